@@ -1,0 +1,266 @@
+"""From a rolecall profile to temporary credentials: source credentials, the AssumeRole request,
+the chaining rules and the STS call.
+
+Source credentials come from another rolecall profile (chaining: each link refreshes from its
+parent), from any profile botocore can resolve from the AWS files (static keys, SSO,
+credential_process, web identity, its own role_arn), or from a ``credential_source``.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import getpass
+import logging
+import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+import botocore.credentials
+import botocore.session
+from botocore.config import Config as ClientConfig
+from botocore.exceptions import BotoCoreError, ClientError, CredentialRetrievalError
+
+from rolecall import __version__, cache
+from rolecall.config import Config, Profile
+
+__all__ = ["AssumeRoleError", "build_request", "cache_key", "internal_session", "is_internal",
+           "obtain", "sts_endpoint", "sts_region"]
+
+logger = logging.getLogger("rolecall")
+
+METHOD = "rolecall"
+DEFAULT_DURATION = 3600
+CHAINED_MAX_DURATION = 3600  # AWS: role chaining limits a session to one hour
+CONNECT_TIMEOUT = 5
+READ_TIMEOUT = 15
+_PROVIDER_FOR_SOURCE = {
+    "Environment": "env",
+    "Ec2InstanceMetadata": "iam-role",
+    "EcsContainer": "container-role",
+}
+
+_internal: contextvars.ContextVar[bool] = contextvars.ContextVar("rolecall_internal", default=False)
+
+
+class AssumeRoleError(CredentialRetrievalError):  # type: ignore[misc]
+    """rolecall could not get credentials for a profile; says which profile and role, never a
+    secret. Subclasses botocore's CredentialRetrievalError, so existing handlers catch it."""
+
+    fmt = "rolecall: profile {profile!r} (role {role_arn}): {error_msg}"
+
+    def __init__(self, profile: str, role_arn: str, error_msg: str) -> None:
+        super().__init__(provider=METHOD, profile=profile, role_arn=role_arn, error_msg=error_msg)
+
+
+def is_internal() -> bool:
+    """True while rolecall itself creates a botocore Session (its initializer must not wrap it)."""
+    return _internal.get()
+
+
+@contextmanager
+def _internal_scope() -> Iterator[None]:
+    token = _internal.set(True)
+    try:
+        yield
+    finally:
+        _internal.reset(token)
+
+
+def internal_session(profile: str | None = None) -> botocore.session.Session:
+    """A plain botocore Session for rolecall's own use: resolves ``profile`` exactly as botocore
+    does without rolecall, and calls STS on regional endpoints."""
+    with _internal_scope():
+        session = botocore.session.Session(profile=profile)
+    session.set_config_variable("sts_regional_endpoints", "regional")
+    return session
+
+
+def default_session_name() -> str:
+    """The local user name, made to fit STS's ``[\\w+=,.@-]{2,64}``."""
+    try:
+        user = getpass.getuser()
+    except Exception:  # noqa: BLE001 - no user name in this environment
+        user = ""
+    name = re.sub(r"[^\w+=,.@-]", "-", user, flags=re.ASCII)[:64]
+    return name if len(name) >= 2 else f"rolecall-{name}".rstrip("-")
+
+
+def build_request(profile: Profile, source_is_temporary: bool) -> dict[str, Any]:
+    """AssumeRole parameters for ``profile`` (without the MFA token)."""
+    duration = profile.duration_seconds or DEFAULT_DURATION
+    if source_is_temporary and duration > CHAINED_MAX_DURATION:
+        logger.debug("rolecall: profile %s: duration_seconds %d capped at %d because the source "
+                     "credentials are temporary (role chaining)", profile.name, duration,
+                     CHAINED_MAX_DURATION)
+        duration = CHAINED_MAX_DURATION
+    request: dict[str, Any] = {
+        "RoleArn": profile.role_arn,
+        "RoleSessionName": profile.role_session_name or default_session_name(),
+        "DurationSeconds": duration,
+    }
+    if profile.external_id is not None:
+        request["ExternalId"] = profile.external_id
+    if profile.mfa_serial is not None:
+        request["SerialNumber"] = profile.mfa_serial
+    if profile.policy is not None:
+        request["Policy"] = profile.policy
+    if profile.policy_arns:
+        request["PolicyArns"] = [{"arn": arn} for arn in profile.policy_arns]
+    if profile.tags:
+        request["Tags"] = [{"Key": k, "Value": v} for k, v in profile.tags]
+    if profile.transitive_tag_keys:
+        request["TransitiveTagKeys"] = list(profile.transitive_tag_keys)
+    if profile.source_identity is not None:
+        request["SourceIdentity"] = profile.source_identity
+    return request
+
+
+def sts_endpoint(profile: Profile) -> str | None:
+    """``sts_endpoint_url``, else ``AWS_ENDPOINT_URL_STS`` / ``AWS_ENDPOINT_URL`` (also honoured on
+    botocore releases that predate them), else None: the regional endpoint."""
+    if profile.sts_endpoint_url:
+        return profile.sts_endpoint_url
+    if os.environ.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "").lower() == "true":
+        return None
+    return os.environ.get("AWS_ENDPOINT_URL_STS") or os.environ.get("AWS_ENDPOINT_URL") or None
+
+
+def sts_region(profile: Profile, session: botocore.session.Session | None = None) -> str:
+    """The profile's region, else the region botocore configures, else us-east-1."""
+    if profile.region:
+        return profile.region
+    if session is not None:
+        try:
+            region = session.get_config_variable("region")
+        except BotoCoreError:
+            region = None
+        if region:
+            return str(region)
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+
+
+def cache_key(config: Config, name: str) -> str:
+    """Everything that makes two AssumeRole results interchangeable, chained parents included."""
+    profile = config.profiles[name]
+    parts: dict[str, object] = {
+        "request": build_request(profile, source_is_temporary=False),
+        "region": profile.region or os.environ.get("AWS_REGION") or
+        os.environ.get("AWS_DEFAULT_REGION"),
+        "endpoint": sts_endpoint(profile),
+    }
+    if profile.parent is not None:
+        parts["parent"] = cache_key(config, profile.parent)
+    elif profile.source_profile is not None:
+        parts["source_profile"] = profile.source_profile
+        parts["aws_files"] = [os.environ.get("AWS_CONFIG_FILE", "~/.aws/config"),
+                              os.environ.get("AWS_SHARED_CREDENTIALS_FILE",
+                                             "~/.aws/credentials"),
+                              os.path.expanduser("~")]
+    else:
+        parts["credential_source"] = profile.credential_source
+        if profile.credential_source == "Environment":
+            parts["env_key_id"] = os.environ.get("AWS_ACCESS_KEY_ID")  # an id, not a secret
+    return cache.make_key(parts)
+
+
+@dataclass(frozen=True)
+class _Source:
+    access_key: str
+    secret_key: str
+    token: str | None
+    description: str
+
+    def __repr__(self) -> str:
+        return f"_Source({self.description})"
+
+
+def obtain(config: Config, name: str) -> cache.Entry:
+    """Fresh credentials for rolecall profile ``name``: from the cache, else one AssumeRole."""
+    profile = config.profiles[name]
+    return cache.get(cache_key(config, name), lambda: _assume(config, profile), label=name)
+
+
+def _source(config: Config, profile: Profile) -> tuple[_Source, botocore.session.Session]:
+    if profile.parent is not None:
+        entry = obtain(config, profile.parent)
+        return (_Source(entry.access_key, entry.secret_key, entry.token,
+                        f"rolecall profile {profile.parent!r}"), internal_session())
+    if profile.source_profile is not None:
+        session = internal_session(profile.source_profile)
+        description = f"source_profile {profile.source_profile!r}"
+        try:
+            credentials = session.get_credentials()
+        except BotoCoreError as exc:
+            raise AssumeRoleError(profile.name, profile.role_arn, f"{description}: {exc}") from exc
+        if credentials is None:
+            raise AssumeRoleError(profile.name, profile.role_arn,
+                                  f"{description} has no credentials that botocore can resolve")
+    else:
+        session = internal_session()
+        description = f"credential_source {profile.credential_source}"
+        resolver = botocore.credentials.create_credential_resolver(session)
+        provider = resolver.get_provider(_PROVIDER_FOR_SOURCE[str(profile.credential_source)])
+        try:
+            credentials = provider.load()
+        except BotoCoreError as exc:
+            raise AssumeRoleError(profile.name, profile.role_arn, f"{description}: {exc}") from exc
+        if credentials is None:
+            raise AssumeRoleError(profile.name, profile.role_arn,
+                                  f"{description} provided no credentials")
+    frozen = credentials.get_frozen_credentials()
+    return _Source(frozen.access_key, frozen.secret_key, frozen.token, description), session
+
+
+def _assume(config: Config, profile: Profile) -> cache.Entry:
+    source, session = _source(config, profile)
+    request = build_request(profile, source_is_temporary=source.token is not None)
+    if profile.mfa_serial is not None:
+        from rolecall import mfa
+
+        request["TokenCode"] = mfa.token_for(profile)
+    region = sts_region(profile, session)
+    endpoint = sts_endpoint(profile)
+    logger.debug("rolecall: profile %s: AssumeRole %s as %s for %ss via %s (region %s%s)",
+                 profile.name, profile.role_arn, request["RoleSessionName"],
+                 request["DurationSeconds"], source.description, region,
+                 f", endpoint {endpoint}" if endpoint else "")
+    client = session.create_client(
+        "sts",
+        region_name=region,
+        endpoint_url=endpoint,
+        aws_access_key_id=source.access_key,
+        aws_secret_access_key=source.secret_key,
+        aws_session_token=source.token,
+        config=ClientConfig(connect_timeout=CONNECT_TIMEOUT, read_timeout=READ_TIMEOUT,
+                            user_agent_extra=f"rolecall/{__version__}"),
+    )
+    issued = datetime.now(timezone.utc)
+    try:
+        response = client.assume_role(**request)
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        message = f"AssumeRole failed: {error.get('Code', 'Error')}: {error.get('Message', '')}"
+        raise AssumeRoleError(profile.name, profile.role_arn, message) from exc
+    except BotoCoreError as exc:
+        raise AssumeRoleError(profile.name, profile.role_arn, f"AssumeRole failed: {exc}") from exc
+    credentials = response["Credentials"]
+    expiry = credentials["Expiration"]
+    if expiry.tzinfo is None:
+        expiry = expiry.replace(tzinfo=timezone.utc)
+    arn = response.get("AssumedRoleUser", {}).get("Arn", "")
+    account = arn.split(":")[4] if arn.count(":") >= 5 else None
+    entry = cache.Entry(
+        access_key=credentials["AccessKeyId"],
+        secret_key=credentials["SecretAccessKey"],
+        token=credentials["SessionToken"],
+        expiry=expiry,
+        lifetime=max((expiry - issued).total_seconds(), 1.0),
+        account_id=account or None,
+    )
+    logger.debug("rolecall: profile %s: assumed %s, expires %s", profile.name, arn or
+                 profile.role_arn, expiry.isoformat())
+    return entry

@@ -1,0 +1,77 @@
+"""Where MFA codes come from: ``mfa_token_command``, else a prompt on the controlling terminal.
+
+The terminal is opened directly (``/dev/tty``, ``CONIN$``/``CONOUT$`` on Windows), so the prompt
+works even when stdout and stderr are captured, as under credential_process. With neither a command
+nor a terminal, fail at once with an error that says how to fix it: never wait on stdin. Codes are
+never logged or put in error texts.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+
+from rolecall.config import Profile
+
+__all__ = ["COMMAND_TIMEOUT", "MfaError", "token_for"]
+
+COMMAND_TIMEOUT = 60.0
+_CODE = re.compile(r"(?<!\d)\d{6}(?!\d)")
+
+
+class MfaError(Exception):
+    """No MFA code could be had; names the profile and says how to fix it."""
+
+
+def token_for(profile: Profile) -> str:
+    """A fresh MFA code for ``profile`` (which has ``mfa_serial``)."""
+    if profile.mfa_token_command:
+        return _from_command(profile)
+    return _from_terminal(profile)
+
+
+def _from_command(profile: Profile) -> str:
+    command = list(profile.mfa_token_command or ())
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=COMMAND_TIMEOUT,
+                              stdin=subprocess.DEVNULL, check=False)
+    except subprocess.TimeoutExpired:
+        raise MfaError(f"rolecall: profile {profile.name!r}: mfa_token_command {command[0]!r} "
+                       f"did not finish within {COMMAND_TIMEOUT:.0f} seconds") from None
+    except OSError as exc:
+        raise MfaError(f"rolecall: profile {profile.name!r}: mfa_token_command {command[0]!r} "
+                       f"could not run: {exc.strerror}") from None
+    if done.returncode != 0:
+        raise MfaError(f"rolecall: profile {profile.name!r}: mfa_token_command {command[0]!r} "
+                       f"exited with status {done.returncode}")
+    codes = _CODE.findall(done.stdout)
+    if not codes:
+        raise MfaError(f"rolecall: profile {profile.name!r}: mfa_token_command {command[0]!r} "
+                       "printed no 6-digit code")
+    return str(codes[-1])
+
+
+def _from_terminal(profile: Profile) -> str:
+    prompt = f"MFA code for {profile.mfa_serial} (rolecall profile {profile.name}): "
+    try:
+        if sys.platform == "win32":  # pragma: no cover - tests run on Linux
+            with open("CONIN$") as tty_in, open("CONOUT$", "w") as tty_out:
+                tty_out.write(prompt)
+                tty_out.flush()
+                line = tty_in.readline()
+        else:
+            fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
+            with open(fd, "r+", buffering=1) as tty:
+                tty.write(prompt)
+                tty.flush()
+                line = tty.readline()
+    except OSError:
+        raise MfaError(f"rolecall: profile {profile.name!r} needs an MFA code (mfa_serial) but "
+                       "there is no terminal to ask on; set mfa_token_command in roles.toml, "
+                       "or run once from a terminal to fill the cache") from None
+    code = line.strip()
+    if not _CODE.fullmatch(code):
+        raise MfaError(f"rolecall: profile {profile.name!r}: the MFA code must be 6 digits")
+    return code

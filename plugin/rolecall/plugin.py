@@ -1,0 +1,119 @@
+"""The botocore initializer: what rolecall does to every new botocore Session.
+
+1. Add the rolecall profiles to the session's profile map (region only, never role_arn), so that
+   ``AWS_PROFILE=prod`` and ``profile_name="prod"`` work for profiles that exist only in roles.toml.
+2. Wrap the lazy ``credential_provider`` component: botocore's own resolver, with
+   :class:`RolecallProvider` inserted right before ``assume-role``. Environment keys therefore still
+   win unless a profile was passed explicitly, exactly as botocore decides.
+
+It runs inside ``Session.__init__``: it must never raise. A broken roles.toml surfaces later, from
+the provider, when credentials are resolved.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from typing import Any
+
+from rolecall import config
+
+__all__ = ["initialize"]
+
+logger = logging.getLogger("rolecall")
+_warned: set[str] = set()
+
+
+def _disabled() -> bool:
+    return os.environ.get("ROLECALL_DISABLE", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def initialize(session: Any) -> None:
+    """botocore initializer (see the module docstring). Never raises."""
+    try:
+        _initialize(session)
+    except Exception:  # noqa: BLE001 - botocore users must never see rolecall fail a Session()
+        logger.debug("rolecall: initializer failed", exc_info=True)
+
+
+def _initialize(session: Any) -> None:
+    if _disabled():
+        return
+    if type(session).__module__.partition(".")[0] == "aiobotocore":
+        # aiobotocore awaits every provider: a sync provider in its chain would break all of its
+        # programs, managed profile or not. Left alone until rolecall has an async provider.
+        return
+    path = config.locate()
+    try:
+        loaded = config.load(path)
+    except config.ConfigError as exc:
+        if str(exc) not in _warned:
+            _warned.add(str(exc))
+            logger.warning("rolecall: %s is invalid; credentials resolved through it will fail "
+                           "(ROLECALL_DISABLE=1 switches rolecall off):\n%s", path, exc)
+        loaded = None
+    else:
+        if loaded is None:
+            return  # no roles.toml: rolecall does nothing
+        _add_profiles(session, loaded)
+    from rolecall import assume
+
+    if not assume.is_internal():
+        _wrap_resolver(session)
+
+
+def _add_profiles(session: Any, loaded: config.Config) -> None:
+    """Make roles.toml profiles known to botocore, never overriding what the AWS files say."""
+    try:
+        profiles = session.full_config["profiles"]
+    except Exception:  # noqa: BLE001 - a broken ~/.aws/config: botocore reports it itself, later
+        return
+    for name, profile in loaded.profiles.items():
+        entry = profiles.setdefault(name, {})
+        if profile.region and "region" not in entry:
+            entry["region"] = profile.region
+
+
+def _wrap_resolver(session: Any) -> None:
+    original = _deferred_factory(session)
+    if original is None:
+        return
+
+    def create_resolver() -> Any:
+        resolver = original()
+        _insert_provider(session, resolver)
+        return resolver
+
+    session.lazy_register_component("credential_provider", create_resolver)
+
+
+def _deferred_factory(session: Any) -> Callable[[], Any] | None:
+    """botocore's factory for the lazy credential resolver (read from the component locator)."""
+    locator = getattr(session, "_components", None)
+    deferred = getattr(locator, "_deferred", None)
+    if isinstance(deferred, dict) and "credential_provider" in deferred:
+        factory: Callable[[], Any] = deferred["credential_provider"]
+        return factory
+    if isinstance(getattr(locator, "_components", None), dict) and \
+            "credential_provider" in locator._components:
+        resolver = locator._components["credential_provider"]
+        return lambda: resolver
+    return None
+
+
+def _insert_provider(session: Any, resolver: Any) -> None:
+    from rolecall.provider import RolecallProvider
+
+    providers = getattr(resolver, "providers", None)
+    if not isinstance(providers, list) or any(isinstance(p, RolecallProvider) for p in providers):
+        return
+    profile = session.get_config_variable("profile") or "default"
+    provider = RolecallProvider(profile_name=profile)
+    names = [getattr(p, "METHOD", None) for p in providers]
+    if "assume-role" in names:
+        providers.insert(names.index("assume-role"), provider)
+    elif "env" in names:
+        providers.insert(names.index("env") + 1, provider)
+    else:
+        providers.insert(0, provider)

@@ -1,0 +1,79 @@
+"""``RolecallProvider``: a botocore credential provider for the profiles roles.toml declares.
+
+It reads like any botocore provider: a ``METHOD`` and a stateless ``load()`` that botocore may call
+any number of times. ``load()`` returns None for profiles rolecall does not manage, so botocore
+carries on exactly as without rolecall; for managed ones it returns refreshable credentials that
+fetch nothing until first used.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from botocore.credentials import CredentialProvider, DeferredRefreshableCredentials
+
+from rolecall import assume, cache, config
+
+__all__ = ["RoleCredentials", "RolecallProvider"]
+
+
+class RoleCredentials(DeferredRefreshableCredentials):  # type: ignore[misc]
+    """Refreshable credentials for one rolecall profile.
+
+    Unlike botocore's fixed 15/10-minute windows, the refresh windows follow the lifetime of the
+    credentials, so a 900-second role is not refreshed on every request.
+    """
+
+    def __init__(self, profile: str, config_: config.Config) -> None:
+        super().__init__(refresh_using=self._metadata, method=RolecallProvider.METHOD)
+        self._profile = profile
+        self._config = config_
+
+    def _metadata(self) -> dict[str, Any]:
+        entry = assume.obtain(self._config, self._profile)
+        self._advisory_refresh_timeout, self._mandatory_refresh_timeout = entry.windows()
+        return {
+            "access_key": entry.access_key,
+            "secret_key": entry.secret_key,
+            "token": entry.token,
+            "expiry_time": entry.expiry.isoformat(),
+            "account_id": entry.account_id,
+        }
+
+    def __repr__(self) -> str:
+        expiry = self._expiry_time.isoformat() if self._expiry_time else "not fetched yet"
+        return f"<RoleCredentials profile={self._profile!r} expiry={expiry}>"
+
+
+class RolecallProvider(CredentialProvider):  # type: ignore[misc]
+    """Assumes the role roles.toml declares for ``profile_name``; None for other profiles.
+
+    ``config_path`` defaults to ``ROLECALL_CONFIG`` or the platform's config directory, looked up at
+    each ``load()``. Raises :class:`rolecall.ConfigError` when roles.toml is invalid.
+    """
+
+    METHOD = "rolecall"
+    CANONICAL_NAME = "rolecall"
+
+    def __init__(self, profile_name: str | None = None,
+                 config_path: str | os.PathLike[str] | None = None) -> None:
+        super().__init__()
+        self._profile_name = profile_name or "default"
+        self._config_path = None if config_path is None else Path(config_path)
+
+    @property
+    def profile_name(self) -> str:
+        return self._profile_name
+
+    def load(self) -> RoleCredentials | None:
+        loaded = config.load(self._config_path)
+        if loaded is None or self._profile_name not in loaded.profiles:
+            return None
+        cache.logger.debug("rolecall: profile %s is managed by %s", self._profile_name,
+                           loaded.path)
+        return RoleCredentials(self._profile_name, loaded)
+
+    def __repr__(self) -> str:
+        return f"RolecallProvider(profile_name={self._profile_name!r})"
