@@ -1,0 +1,38 @@
+# Every target sets itself up: a .venv with rolecall (editable) and the test tools.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test check lint typecheck test-all clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+## demo: start the local STS emulator and run an unmodified boto3 script as a role
+demo: $(STAMP)
+	$(BIN)/python examples/demo.py
+
+## test: lint, type-check and run the whole test suite
+test: $(STAMP) lint typecheck
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check plugin tests examples
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+## test-all: the suite on every Python 3.10-3.13 found on this machine (one venv each)
+test-all:
+	@for v in 3.10 3.11 3.12 3.13; do \
+		py=$$(command -v python$$v || pyenv prefix $$v 2>/dev/null | sed 's|$$|/bin/python|'); \
+		if [ -x "$$py" ]; then $(MAKE) --no-print-directory test PYTHON=$$py VENV=.venv-$$v || exit 1; \
+		else echo "python$$v not found, skipped"; fi; \
+	done
+
+clean:
+	rm -rf $(VENV) .venv-* dist build .pytest_cache .mypy_cache .ruff_cache

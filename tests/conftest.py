@@ -1,0 +1,150 @@
+"""Shared test fixtures.
+
+Every test runs with HOME, the AWS config files, ROLECALL_CONFIG and the cache directory in a
+temporary folder, with no AWS_* variable inherited from the machine and instance metadata off, so no
+test reads or writes the real ~/.aws or reaches any address but loopback.
+
+The STS emulator is moto in server mode on 127.0.0.1 over real HTTP (examples/sts_emulator.py),
+shared by the whole session; it counts the AWS API actions it receives.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+# Resolved before any test replaces HOME: where uv keeps downloaded packages between runs.
+UV_CACHE_DIR = os.environ.get("UV_CACHE_DIR") or str(Path.home() / ".cache" / "uv")
+
+STATIC_KEY_ID = "AKIAIOSFODNN7EXAMPLE"
+STATIC_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+
+
+@dataclass
+class Emulator:
+    url: str
+    process: subprocess.Popen[bytes]
+
+    def counts(self) -> dict[str, int]:
+        with urllib.request.urlopen(f"{self.url}/_rolecall/counts", timeout=10) as response:
+            data: dict[str, int] = json.load(response)
+        return data
+
+    def assume_role_calls(self) -> int:
+        return self.counts().get("AssumeRole", 0)
+
+    def reset(self) -> None:
+        urllib.request.urlopen(f"{self.url}/_rolecall/reset", data=b"", timeout=10).close()
+
+
+def start_emulator(workdir: Path) -> Emulator:
+    port_file = workdir / "emulator.port"
+    log = (workdir / "emulator.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, str(EXAMPLES / "sts_emulator.py"), "--port", "0",
+         "--port-file", str(port_file)],
+        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "ROLECALL_DISABLE": "1"},
+    )
+    deadline = time.monotonic() + 60
+    while not port_file.exists():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError(f"STS emulator did not start; see {workdir / 'emulator.log'}")
+        time.sleep(0.05)
+    return Emulator(f"http://127.0.0.1:{port_file.read_text().strip()}", process)
+
+
+@pytest.fixture(scope="session")
+def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
+    emu = start_emulator(tmp_path_factory.mktemp("emulator"))
+    try:
+        yield emu
+    finally:
+        emu.process.terminate()
+        try:
+            emu.process.wait(10)
+        except subprocess.TimeoutExpired:
+            emu.process.kill()
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test: a private HOME, AWS files, roles.toml and cache; nothing inherited."""
+    home = tmp_path / "home"
+    home.mkdir()
+    for name in list(os.environ):
+        if name.startswith(("AWS_", "ROLECALL_", "BOTO_")):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "aws_config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "aws_credentials"))
+    monkeypatch.setenv("ROLECALL_CONFIG", str(tmp_path / "roles.toml"))
+    monkeypatch.setenv("ROLECALL_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    from rolecall import cache
+
+    cache.clear()
+    return tmp_path
+
+
+@dataclass
+class Aws:
+    """One test's AWS world: files in a temporary folder, STS at the emulator."""
+
+    root: Path
+    emulator: Emulator
+    env: dict[str, str] = field(default_factory=dict)
+
+    def roles(self, text: str) -> Path:
+        path = self.root / "roles.toml"
+        path.write_text(text)
+        return path
+
+    def config(self, text: str) -> Path:
+        path = self.root / "aws_config"
+        path.write_text(text)
+        return path
+
+    def credentials(self, text: str) -> Path:
+        path = self.root / "aws_credentials"
+        path.write_text(text)
+        return path
+
+    def assume_role_calls(self) -> int:
+        return self.emulator.assume_role_calls()
+
+
+@pytest.fixture
+def aws(isolated: Path, emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Aws:
+    """Static keys for the ``default`` profile, STS at the emulator, counts reset."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", emulator.url)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    world = Aws(isolated, emulator)
+    world.credentials(f"[default]\naws_access_key_id = {STATIC_KEY_ID}\n"
+                      f"aws_secret_access_key = {STATIC_SECRET}\n")
+    world.config("")
+    emulator.reset()
+    world.env = dict(os.environ)
+    return world
+
+
+def run_python(code_or_script: str | Path, env: dict[str, str], python: str = sys.executable,
+               *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run an unmodified script (a path) or ``-c`` code in a subprocess, as a user would."""
+    argv = [python, str(code_or_script)] if isinstance(code_or_script, Path) else \
+        [python, "-c", code_or_script]
+    return subprocess.run([*argv, *args], env=env, capture_output=True, text=True,
+                          timeout=timeout, check=False)
