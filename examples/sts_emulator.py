@@ -3,7 +3,7 @@
 It counts the API actions it receives, so caching claims can be proven:
 ``GET /_rolecall/counts`` returns ``{"AssumeRole": 3, ...}``; ``POST /_rolecall/reset`` zeroes them.
 
-    python examples/sts_emulator.py --port 0 --port-file /tmp/port   # prints the URL, runs until killed
+    python examples/sts_emulator.py --port 0 --port-file PORTFILE   # runs until killed
 """
 
 from __future__ import annotations

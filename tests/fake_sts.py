@@ -17,7 +17,7 @@ class FakeSts:
         body = _BODY.format(code=code, message=message).encode()
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            def do_POST(self) -> None:
                 self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 self.send_response(status)
                 self.send_header("Content-Type", "text/xml")

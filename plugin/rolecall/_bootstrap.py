@@ -66,7 +66,7 @@ def _initialize(session: Any) -> None:
         from rolecall import plugin
 
         plugin.initialize(session)
-    except Exception:  # noqa: BLE001
+    except Exception:
         import logging
 
         logging.getLogger("rolecall").debug("rolecall initializer failed", exc_info=True)

@@ -46,7 +46,7 @@ _PROVIDER_FOR_SOURCE = {
 _internal: contextvars.ContextVar[bool] = contextvars.ContextVar("rolecall_internal", default=False)
 
 
-class AssumeRoleError(CredentialRetrievalError):  # type: ignore[misc]
+class AssumeRoleError(CredentialRetrievalError):
     """rolecall could not get credentials for a profile; says which profile and role, never a
     secret. Subclasses botocore's CredentialRetrievalError, so existing handlers catch it."""
 
@@ -212,7 +212,8 @@ def _source(config: Config, profile: Profile) -> tuple[_Source, botocore.session
             raise AssumeRoleError(profile.name, profile.role_arn,
                                   f"{description} provided no credentials")
     frozen = credentials.get_frozen_credentials()
-    return _Source(frozen.access_key, frozen.secret_key, frozen.token, description), session
+    return (_Source(str(frozen.access_key), str(frozen.secret_key), frozen.token, description),
+            session)
 
 
 def _assume(config: Config, profile: Profile) -> cache.Entry:
@@ -228,7 +229,7 @@ def _assume(config: Config, profile: Profile) -> cache.Entry:
                  profile.name, profile.role_arn, request["RoleSessionName"],
                  request["DurationSeconds"], source.description, region,
                  f", endpoint {endpoint}" if endpoint else "")
-    client = session.create_client(
+    client: Any = session.create_client(
         "sts",
         region_name=region,
         endpoint_url=endpoint,

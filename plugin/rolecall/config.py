@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, cast
 
 __all__ = ["Config", "ConfigError", "Problem", "Profile", "default_path", "load", "locate"]
 
@@ -270,7 +270,8 @@ def load(path: Path | None = None) -> Config | None:
     except FileNotFoundError:
         return None
     except OSError as exc:
-        raise ConfigError([Problem(str(path), None, None, f"cannot read: {exc.strerror}")]) from None
+        problem = Problem(str(path), None, None, f"cannot read: {exc.strerror}")
+        raise ConfigError([problem]) from None
     signature = (st.st_mtime_ns, st.st_size, st.st_ino)
     cached = _cache.get(str(path))
     if cached is not None and cached[0] == signature:
@@ -398,8 +399,8 @@ def _check_profile(name: str, table: Mapping[str, Any], values: Mapping[str, obj
         problems.append(Problem(path, name, "credential_source",
                                 "source_profile and credential_source exclude each other; "
                                 "keep one"))
-    tags = dict(values.get("tags", ()))  # type: ignore[arg-type]
-    for key in values.get("transitive_tag_keys", ()):  # type: ignore[attr-defined]
+    tags = dict(cast("tuple[tuple[str, str], ...]", values.get("tags", ())))
+    for key in cast("tuple[str, ...]", values.get("transitive_tag_keys", ())):
         if key not in tags:
             problems.append(Problem(path, name, "transitive_tag_keys",
                                     f"{key!r} is not one of this profile's tags"))
@@ -412,7 +413,7 @@ def _check_cycles(profiles: Mapping[str, Profile], path: str, problems: list[Pro
         current = profiles[start].parent
         while current is not None and current in profiles:
             if current in chain:
-                loop = chain[chain.index(current):] + [current]
+                loop = [*chain[chain.index(current):], current]
                 if not reported.intersection(loop):
                     problems.append(Problem(path, current, "source_profile",
                                             "role chaining cycle: " + " -> ".join(loop)))

@@ -33,7 +33,7 @@ def initialize(session: Any) -> None:
     """botocore initializer (see the module docstring). Never raises."""
     try:
         _initialize(session)
-    except Exception:  # noqa: BLE001 - botocore users must never see rolecall fail a Session()
+    except Exception:
         logger.debug("rolecall: initializer failed", exc_info=True)
 
 
@@ -95,9 +95,9 @@ def _deferred_factory(session: Any) -> Callable[[], Any] | None:
     if isinstance(deferred, dict) and "credential_provider" in deferred:
         factory: Callable[[], Any] = deferred["credential_provider"]
         return factory
-    if isinstance(getattr(locator, "_components", None), dict) and \
-            "credential_provider" in locator._components:
-        resolver = locator._components["credential_provider"]
+    built = getattr(locator, "_components", None)
+    if isinstance(built, dict) and "credential_provider" in built:
+        resolver = built["credential_provider"]
         return lambda: resolver
     return None
 

@@ -19,7 +19,7 @@ from rolecall import assume, cache, config
 __all__ = ["RoleCredentials", "RolecallProvider"]
 
 
-class RoleCredentials(DeferredRefreshableCredentials):  # type: ignore[misc]
+class RoleCredentials(DeferredRefreshableCredentials):
     """Refreshable credentials for one rolecall profile.
 
     Unlike botocore's fixed 15/10-minute windows, the refresh windows follow the lifetime of the
@@ -43,11 +43,12 @@ class RoleCredentials(DeferredRefreshableCredentials):  # type: ignore[misc]
         }
 
     def __repr__(self) -> str:
-        expiry = self._expiry_time.isoformat() if self._expiry_time else "not fetched yet"
+        expiry_time = getattr(self, "_expiry_time", None)
+        expiry = expiry_time.isoformat() if expiry_time else "not fetched yet"
         return f"<RoleCredentials profile={self._profile!r} expiry={expiry}>"
 
 
-class RolecallProvider(CredentialProvider):  # type: ignore[misc]
+class RolecallProvider(CredentialProvider):
     """Assumes the role roles.toml declares for ``profile_name``; None for other profiles.
 
     ``config_path`` defaults to ``ROLECALL_CONFIG`` or the platform's config directory, looked up at
