@@ -5,14 +5,16 @@ and :class:`RolecallProvider`. Importing this package imports nothing heavy (no 
 tomllib): it is imported at every interpreter start by ``rolecall.pth``.
 """
 
-from __future__ import annotations
-
-from typing import TYPE_CHECKING, Any
+# No `typing` import: this module is imported at every interpreter start, and typing alone would
+# cost several milliseconds. Type checkers understand this spelling of TYPE_CHECKING.
+TYPE_CHECKING = False
 
 __version__ = "0.1.0"
 __all__ = ["ConfigError", "RolecallProvider", "__version__", "install", "uninstall"]
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from rolecall.config import ConfigError
     from rolecall.provider import RolecallProvider
 
@@ -36,7 +38,7 @@ def uninstall() -> None:
     _bootstrap.uninstall()
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> "Any":
     # Lazy attributes (PEP 562): the public classes live in modules that are not free to import.
     if name == "ConfigError":
         from rolecall.config import ConfigError

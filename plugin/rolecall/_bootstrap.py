@@ -8,12 +8,15 @@ stdlib only, never imports botocore, never raises, no file reads, idempotent (CP
 lines twice per start in a virtual environment).
 """
 
-from __future__ import annotations
-
 import os
 import sys
-from types import ModuleType
-from typing import Any
+
+# Only names that interpreter start has already imported: `typing` or `types` would cost
+# milliseconds in every Python process of the environment.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from types import ModuleType
+    from typing import Any
 
 _registered = False
 
@@ -53,14 +56,14 @@ def _disabled() -> bool:
     return os.environ.get("ROLECALL_DISABLE", "").strip().lower() not in ("", "0", "false", "no")
 
 
-def _register(botocore: ModuleType) -> None:
+def _register(botocore: "ModuleType") -> None:
     global _registered
     if not _registered:
         botocore.register_initializer(_initialize)
         _registered = True
 
 
-def _initialize(session: Any) -> None:
+def _initialize(session: "Any") -> None:
     """botocore initializer: runs inside every ``Session.__init__``, so it never raises."""
     try:
         from rolecall import plugin
@@ -75,7 +78,7 @@ def _initialize(session: Any) -> None:
 class _BotocoreFinder:
     """One-shot meta path finder: lets botocore import normally, then registers after it ran."""
 
-    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
+    def find_spec(self, fullname: str, path: "Any" = None, target: "Any" = None) -> "Any":
         if fullname != "botocore":
             return None
         try:
@@ -95,11 +98,11 @@ class _BotocoreFinder:
             return None
 
 
-def _wrap_exec_module(loader: Any) -> None:
+def _wrap_exec_module(loader: "Any") -> None:
     """Patch this one loader instance so that registration follows botocore's own execution."""
     original = loader.exec_module
 
-    def exec_module(module: ModuleType) -> None:
+    def exec_module(module: "ModuleType") -> None:
         try:
             original(module)
         finally:
