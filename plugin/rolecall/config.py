@@ -32,8 +32,8 @@ _SESSION_NAME = re.compile(r"[\w+=,.@-]{2,64}", re.ASCII)
 _EXTERNAL_ID = re.compile(r"[\w+=,.@:/-]{2,1224}", re.ASCII)
 _REGION = re.compile(r"[a-z0-9][a-z0-9-]{1,62}", re.ASCII)
 _PROFILE_NAME = re.compile(r"[\w.@+:/-]{1,128}", re.ASCII)
-_TAG_KEY = re.compile(r"[\w\s.:/=+@-]{1,128}")
-_TAG_VALUE = re.compile(r"[\w\s.:/=+@-]{0,256}")
+_TAG_KEY = re.compile(r"[\w .:/=+@-]{1,128}")  # STS: letters, numbers, spaces (not tabs)
+_TAG_VALUE = re.compile(r"[\w .:/=+@-]{0,256}")
 
 
 @dataclass(frozen=True)
@@ -259,12 +259,12 @@ _cache: dict[str, tuple[tuple[int, int, int], Config | ConfigError]] = {}
 _cache_lock = threading.Lock()
 
 
-def load(path: Path | None = None) -> Config | None:
+def load(path: str | os.PathLike[str] | None = None) -> Config | None:
     """The validated config at ``path`` (default :func:`locate`), or None when there is no file.
 
     Raises :class:`ConfigError`. Results (and errors) are cached until the file changes.
     """
-    path = locate() if path is None else path
+    path = locate() if path is None else Path(path)
     try:
         st = os.stat(path)
     except FileNotFoundError:
@@ -281,7 +281,8 @@ def load(path: Path | None = None) -> Config | None:
         with _cache_lock:
             _cache[str(path)] = (signature, result)
     if isinstance(result, ConfigError):
-        raise result
+        # A new exception each time: re-raising the cached one would grow its traceback.
+        raise ConfigError(result.problems) from None
     return result
 
 
@@ -363,14 +364,16 @@ def _validate(document: Mapping[str, Any], path: str) -> Config:
             problems.append(Problem(path, name, None, "expected a table: [profiles.NAME]"))
             continue
         own = _check_table(table, path, name, problems)
-        inherited = dict(defaults)
+        inherited, written = dict(defaults), dict(defaults_raw)
         if any(key in table for key in _SOURCE_KEYS):
             # A profile that names its own source replaces the default source as a whole.
             for key in _SOURCE_KEYS:
                 inherited.pop(key, None)
+                written.pop(key, None)
         inherited.update(own)
+        written.update(table)
         merged[name] = inherited
-        _check_profile(name, table, inherited, path, problems)
+        _check_profile(name, written, inherited, path, problems)
 
     profiles: dict[str, Profile] = {}
     for name, values in merged.items():
@@ -387,6 +390,8 @@ def _validate(document: Mapping[str, Any], path: str) -> Config:
 
 def _check_profile(name: str, table: Mapping[str, Any], values: Mapping[str, object], path: str,
                    problems: list[Problem]) -> None:
+    """Rules across keys. ``table`` holds the raw keys written (profile and defaults), so a value
+    that failed its own check is not reported a second time as missing."""
     if "role_arn" not in values and "role_arn" not in table:
         problems.append(Problem(path, name, "role_arn",
                                 "required: the ARN of the role to assume, like "
@@ -399,6 +404,8 @@ def _check_profile(name: str, table: Mapping[str, Any], values: Mapping[str, obj
         problems.append(Problem(path, name, "credential_source",
                                 "source_profile and credential_source exclude each other; "
                                 "keep one"))
+    if "tags" in table and "tags" not in values:
+        return  # the tags themselves are invalid; that problem is reported already
     tags = dict(cast("tuple[tuple[str, str], ...]", values.get("tags", ())))
     for key in cast("tuple[str, ...]", values.get("transitive_tag_keys", ())):
         if key not in tags:
