@@ -96,7 +96,7 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     from rolecall import cache
 
-    cache.clear()
+    cache.forget_memory()
     return tmp_path
 
 

@@ -108,7 +108,7 @@ source_profile = "default"
 def test_role_session_name_defaults_to_the_user_and_can_be_set(aws: Aws) -> None:
     aws.roles(PROD + '\n[profiles.named]\nrole_arn = "arn:aws:iam::111122223333:role/Deploy"\n'
               'source_profile = "default"\nrole_session_name = "alice@example.com"\n')
-    from rolecall.assume import default_session_name
+    from rolecall.request import default_session_name
 
     assert identity(boto3.Session(profile_name="prod")).endswith("/" + default_session_name())
     assert identity(boto3.Session(profile_name="named")).endswith("/alice@example.com")

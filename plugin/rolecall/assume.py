@@ -9,10 +9,8 @@ credential_process, web identity, its own role_arn), or from a ``credential_sour
 from __future__ import annotations
 
 import contextvars
-import getpass
 import logging
 import os
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,15 +24,13 @@ from botocore.exceptions import BotoCoreError, ClientError, CredentialRetrievalE
 
 from rolecall import __version__, cache
 from rolecall.config import Config, Profile
+from rolecall.request import build_request, cache_key, sts_endpoint
 
-__all__ = ["AssumeRoleError", "build_request", "cache_key", "internal_session", "is_internal",
-           "obtain", "sts_endpoint", "sts_region"]
+__all__ = ["AssumeRoleError", "internal_session", "is_internal", "obtain", "sts_region"]
 
 logger = logging.getLogger("rolecall")
 
 METHOD = "rolecall"
-DEFAULT_DURATION = 3600
-CHAINED_MAX_DURATION = 3600  # AWS: role chaining limits a session to one hour
 CONNECT_TIMEOUT = 5
 READ_TIMEOUT = 15
 _PROVIDER_FOR_SOURCE = {
@@ -79,56 +75,6 @@ def internal_session(profile: str | None = None) -> botocore.session.Session:
     return session
 
 
-def default_session_name() -> str:
-    """The local user name, made to fit STS's ``[\\w+=,.@-]{2,64}``."""
-    try:
-        user = getpass.getuser()
-    except Exception:  # noqa: BLE001 - no user name in this environment
-        user = ""
-    name = re.sub(r"[^\w+=,.@-]", "-", user, flags=re.ASCII)[:64]
-    return name if len(name) >= 2 else f"rolecall-{name}".rstrip("-")
-
-
-def build_request(profile: Profile, source_is_temporary: bool) -> dict[str, Any]:
-    """AssumeRole parameters for ``profile`` (without the MFA token)."""
-    duration = profile.duration_seconds or DEFAULT_DURATION
-    if source_is_temporary and duration > CHAINED_MAX_DURATION:
-        logger.debug("rolecall: profile %s: duration_seconds %d capped at %d because the source "
-                     "credentials are temporary (role chaining)", profile.name, duration,
-                     CHAINED_MAX_DURATION)
-        duration = CHAINED_MAX_DURATION
-    request: dict[str, Any] = {
-        "RoleArn": profile.role_arn,
-        "RoleSessionName": profile.role_session_name or default_session_name(),
-        "DurationSeconds": duration,
-    }
-    if profile.external_id is not None:
-        request["ExternalId"] = profile.external_id
-    if profile.mfa_serial is not None:
-        request["SerialNumber"] = profile.mfa_serial
-    if profile.policy is not None:
-        request["Policy"] = profile.policy
-    if profile.policy_arns:
-        request["PolicyArns"] = [{"arn": arn} for arn in profile.policy_arns]
-    if profile.tags:
-        request["Tags"] = [{"Key": k, "Value": v} for k, v in profile.tags]
-    if profile.transitive_tag_keys:
-        request["TransitiveTagKeys"] = list(profile.transitive_tag_keys)
-    if profile.source_identity is not None:
-        request["SourceIdentity"] = profile.source_identity
-    return request
-
-
-def sts_endpoint(profile: Profile) -> str | None:
-    """``sts_endpoint_url``, else ``AWS_ENDPOINT_URL_STS`` / ``AWS_ENDPOINT_URL`` (also honoured on
-    botocore releases that predate them), else None: the regional endpoint."""
-    if profile.sts_endpoint_url:
-        return profile.sts_endpoint_url
-    if os.environ.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "").lower() == "true":
-        return None
-    return os.environ.get("AWS_ENDPOINT_URL_STS") or os.environ.get("AWS_ENDPOINT_URL") or None
-
-
 def sts_region(profile: Profile, session: botocore.session.Session | None = None) -> str:
     """The profile's region, else the region botocore configures, else us-east-1."""
     if profile.region:
@@ -141,30 +87,6 @@ def sts_region(profile: Profile, session: botocore.session.Session | None = None
         if region:
             return str(region)
     return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-
-
-def cache_key(config: Config, name: str) -> str:
-    """Everything that makes two AssumeRole results interchangeable, chained parents included."""
-    profile = config.profiles[name]
-    parts: dict[str, object] = {
-        "request": build_request(profile, source_is_temporary=False),
-        "region": profile.region or os.environ.get("AWS_REGION") or
-        os.environ.get("AWS_DEFAULT_REGION"),
-        "endpoint": sts_endpoint(profile),
-    }
-    if profile.parent is not None:
-        parts["parent"] = cache_key(config, profile.parent)
-    elif profile.source_profile is not None:
-        parts["source_profile"] = profile.source_profile
-        parts["aws_files"] = [os.environ.get("AWS_CONFIG_FILE", "~/.aws/config"),
-                              os.environ.get("AWS_SHARED_CREDENTIALS_FILE",
-                                             "~/.aws/credentials"),
-                              os.path.expanduser("~")]
-    else:
-        parts["credential_source"] = profile.credential_source
-        if profile.credential_source == "Environment":
-            parts["env_key_id"] = os.environ.get("AWS_ACCESS_KEY_ID")  # an id, not a secret
-    return cache.make_key(parts)
 
 
 @dataclass(frozen=True)
@@ -181,7 +103,8 @@ class _Source:
 def obtain(config: Config, name: str) -> cache.Entry:
     """Fresh credentials for rolecall profile ``name``: from the cache, else one AssumeRole."""
     profile = config.profiles[name]
-    return cache.get(cache_key(config, name), lambda: _assume(config, profile), label=name)
+    return cache.get(cache_key(config, name), lambda: _assume(config, profile), label=name,
+                     persist=profile.cache)
 
 
 def _source(config: Config, profile: Profile) -> tuple[_Source, botocore.session.Session]:
@@ -222,7 +145,10 @@ def _assume(config: Config, profile: Profile) -> cache.Entry:
     if profile.mfa_serial is not None:
         from rolecall import mfa
 
-        request["TokenCode"] = mfa.token_for(profile)
+        try:
+            request["TokenCode"] = mfa.token_for(profile)
+        except mfa.MfaError as exc:
+            raise AssumeRoleError(profile.name, profile.role_arn, str(exc)) from None
     region = sts_region(profile, session)
     endpoint = sts_endpoint(profile)
     logger.debug("rolecall: profile %s: AssumeRole %s as %s for %ss via %s (region %s%s)",

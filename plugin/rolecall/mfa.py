@@ -38,19 +38,31 @@ def _from_command(profile: Profile) -> str:
         done = subprocess.run(command, capture_output=True, text=True, timeout=COMMAND_TIMEOUT,
                               stdin=subprocess.DEVNULL, check=False)
     except subprocess.TimeoutExpired:
-        raise MfaError(f"rolecall: profile {profile.name!r}: mfa_token_command {command[0]!r} "
+        raise MfaError(f"mfa_token_command {command[0]!r} "
                        f"did not finish within {COMMAND_TIMEOUT:.0f} seconds") from None
     except OSError as exc:
-        raise MfaError(f"rolecall: profile {profile.name!r}: mfa_token_command {command[0]!r} "
+        raise MfaError(f"mfa_token_command {command[0]!r} "
                        f"could not run: {exc.strerror}") from None
     if done.returncode != 0:
-        raise MfaError(f"rolecall: profile {profile.name!r}: mfa_token_command {command[0]!r} "
+        raise MfaError(f"mfa_token_command {command[0]!r} "
                        f"exited with status {done.returncode}")
     codes = _CODE.findall(done.stdout)
     if not codes:
-        raise MfaError(f"rolecall: profile {profile.name!r}: mfa_token_command {command[0]!r} "
+        raise MfaError(f"mfa_token_command {command[0]!r} "
                        "printed no 6-digit code")
     return str(codes[-1])
+
+
+def _read_line(fd: int) -> str:
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = os.read(fd, 64)
+        if not chunk:
+            break
+        data += chunk
+        if len(data) > 256:
+            break
+    return data.decode(errors="replace")
 
 
 def _from_terminal(profile: Profile) -> str:
@@ -63,15 +75,16 @@ def _from_terminal(profile: Profile) -> str:
                 line = tty_in.readline()
         else:
             fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
-            with open(fd, "r+", buffering=1) as tty:
-                tty.write(prompt)
-                tty.flush()
-                line = tty.readline()
+            try:  # raw reads and writes: a terminal is not seekable, so no "r+" file object
+                os.write(fd, prompt.encode())
+                line = _read_line(fd)
+            finally:
+                os.close(fd)
     except OSError:
-        raise MfaError(f"rolecall: profile {profile.name!r} needs an MFA code (mfa_serial) but "
-                       "there is no terminal to ask on; set mfa_token_command in roles.toml, "
-                       "or run once from a terminal to fill the cache") from None
+        raise MfaError("needs an MFA code (mfa_serial) but there is no terminal to ask on; set "
+                       "mfa_token_command in roles.toml, or run once from a terminal to fill the "
+                       "cache") from None
     code = line.strip()
     if not _CODE.fullmatch(code):
-        raise MfaError(f"rolecall: profile {profile.name!r}: the MFA code must be 6 digits")
+        raise MfaError("the MFA code must be 6 digits")
     return code

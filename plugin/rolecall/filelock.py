@@ -1,0 +1,122 @@
+"""A per-key lock between processes, released by the operating system when its holder dies.
+
+POSIX: ``flock`` on a lock file; Windows: ``msvcrt.locking`` on its first byte. A process killed
+while it holds the lock never blocks the others, and no lock file ever needs cleaning by hand.
+After locking, the file is checked to still be the one at that path, so a lock file may be removed
+by whoever holds it (see :func:`remove`).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+__all__ = ["LockTimeout", "hold", "remove"]
+
+_POLL = 0.02
+
+
+class LockTimeout(Exception):
+    """The lock was not free within the allowed time."""
+
+
+def _try_lock(fd: int, block: bool) -> bool:
+    """Lock ``fd``; POSIX may block in the kernel, Windows always polls."""
+    if sys.platform == "win32":  # pragma: no cover - tests run on Linux
+        import msvcrt
+
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+    import fcntl
+
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX if block else fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+def _unlock(fd: int) -> None:
+    if sys.platform == "win32":  # pragma: no cover
+        import msvcrt
+
+        os.lseek(fd, 0, os.SEEK_SET)
+        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+    else:
+        import fcntl
+
+        fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+def _open(path: Path) -> int:
+    flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    return os.open(path, flags, 0o600)
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    try:
+        return os.path.samestat(os.fstat(fd), os.stat(path, follow_symlinks=False))
+    except OSError:
+        return False
+
+
+def acquire(path: Path, timeout: float | None = None) -> int | None:
+    """Take the lock at ``path``; returns its descriptor, or None when ``timeout`` is 0 and it is
+    taken. Raises :class:`LockTimeout` after ``timeout`` seconds (None: wait as long as needed)."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    delay = _POLL
+    while True:
+        fd = _open(path)
+        if _try_lock(fd, block=deadline is None):
+            if _same_file(fd, path):
+                return fd
+            _unlock(fd)  # removed or replaced while we waited: lock the new one
+            os.close(fd)
+            continue
+        os.close(fd)
+        if deadline is not None and time.monotonic() >= deadline:
+            if timeout == 0:
+                return None
+            raise LockTimeout(str(path))
+        time.sleep(delay)
+        delay = min(delay * 1.5, 0.2)
+
+
+def release(fd: int) -> None:
+    try:
+        _unlock(fd)
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def hold(path: Path, timeout: float | None = None) -> Iterator[None]:
+    """``with hold(path):`` the lock is ours for the block."""
+    fd = acquire(path, timeout)
+    if fd is None:
+        raise LockTimeout(str(path))
+    try:
+        yield
+    finally:
+        release(fd)
+
+
+def remove(path: Path) -> bool:
+    """Delete the lock file at ``path`` if nobody holds it; True if it was removed."""
+    fd = acquire(path, timeout=0)
+    if fd is None:
+        return False
+    try:
+        path.unlink()
+    except OSError:
+        return False
+    finally:
+        release(fd)
+    return True

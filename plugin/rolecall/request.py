@@ -1,0 +1,98 @@
+"""What rolecall asks STS for, decided without botocore: the AssumeRole parameters, the default
+session name, the STS endpoint, and the cache key that identifies one result.
+
+Kept free of botocore so that a cache hit (``rolecall credential-process``) never imports it.
+"""
+
+from __future__ import annotations
+
+import getpass
+import logging
+import os
+import re
+from typing import Any
+
+from rolecall import cache
+from rolecall.config import Config, Profile
+
+__all__ = ["CHAINED_MAX_DURATION", "DEFAULT_DURATION", "build_request", "cache_key",
+           "default_session_name", "sts_endpoint"]
+
+logger = logging.getLogger("rolecall")
+
+DEFAULT_DURATION = 3600
+CHAINED_MAX_DURATION = 3600  # AWS: role chaining limits a session to one hour
+
+
+def default_session_name() -> str:
+    """The local user name, made to fit STS's ``[\\w+=,.@-]{2,64}``."""
+    try:
+        user = getpass.getuser()
+    except Exception:  # noqa: BLE001 - no user name in this environment
+        user = ""
+    name = re.sub(r"[^\w+=,.@-]", "-", user, flags=re.ASCII)[:64]
+    return name if len(name) >= 2 else f"rolecall-{name}".rstrip("-")
+
+
+def build_request(profile: Profile, source_is_temporary: bool) -> dict[str, Any]:
+    """AssumeRole parameters for ``profile`` (without the MFA token)."""
+    duration = profile.duration_seconds or DEFAULT_DURATION
+    if source_is_temporary and duration > CHAINED_MAX_DURATION:
+        logger.debug("rolecall: profile %s: duration_seconds %d capped at %d because the source "
+                     "credentials are temporary (role chaining)", profile.name, duration,
+                     CHAINED_MAX_DURATION)
+        duration = CHAINED_MAX_DURATION
+    request: dict[str, Any] = {
+        "RoleArn": profile.role_arn,
+        "RoleSessionName": profile.role_session_name or default_session_name(),
+        "DurationSeconds": duration,
+    }
+    if profile.external_id is not None:
+        request["ExternalId"] = profile.external_id
+    if profile.mfa_serial is not None:
+        request["SerialNumber"] = profile.mfa_serial
+    if profile.policy is not None:
+        request["Policy"] = profile.policy
+    if profile.policy_arns:
+        request["PolicyArns"] = [{"arn": arn} for arn in profile.policy_arns]
+    if profile.tags:
+        request["Tags"] = [{"Key": k, "Value": v} for k, v in profile.tags]
+    if profile.transitive_tag_keys:
+        request["TransitiveTagKeys"] = list(profile.transitive_tag_keys)
+    if profile.source_identity is not None:
+        request["SourceIdentity"] = profile.source_identity
+    return request
+
+
+def sts_endpoint(profile: Profile) -> str | None:
+    """``sts_endpoint_url``, else ``AWS_ENDPOINT_URL_STS`` / ``AWS_ENDPOINT_URL`` (also honoured on
+    botocore releases that predate them), else None: the regional endpoint."""
+    if profile.sts_endpoint_url:
+        return profile.sts_endpoint_url
+    if os.environ.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "").lower() == "true":
+        return None
+    return os.environ.get("AWS_ENDPOINT_URL_STS") or os.environ.get("AWS_ENDPOINT_URL") or None
+
+
+def cache_key(config: Config, name: str) -> str:
+    """Everything that makes two AssumeRole results interchangeable, chained parents included."""
+    profile = config.profiles[name]
+    parts: dict[str, object] = {
+        "request": build_request(profile, source_is_temporary=False),
+        "region": profile.region or os.environ.get("AWS_REGION") or
+        os.environ.get("AWS_DEFAULT_REGION"),
+        "endpoint": sts_endpoint(profile),
+    }
+    if profile.parent is not None:
+        parts["parent"] = cache_key(config, profile.parent)
+    elif profile.source_profile is not None:
+        parts["source_profile"] = profile.source_profile
+        parts["aws_files"] = [os.environ.get("AWS_CONFIG_FILE", "~/.aws/config"),
+                              os.environ.get("AWS_SHARED_CREDENTIALS_FILE",
+                                             "~/.aws/credentials"),
+                              os.path.expanduser("~")]
+    else:
+        parts["credential_source"] = profile.credential_source
+        if profile.credential_source == "Environment":
+            parts["env_key_id"] = os.environ.get("AWS_ACCESS_KEY_ID")  # an id, not a secret
+    return cache.make_key(parts)
