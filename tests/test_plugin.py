@@ -274,6 +274,15 @@ def test_broken_config_surfaces_at_credential_resolution(aws: Aws,
     assert boto3.Session().get_credentials().method == "shared-credentials-file"
 
 
+def test_broken_config_virtual_profile_raises_the_config_error(
+        aws: Aws, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = aws.roles(PROD + "source_profile = \n")  # a TOML syntax error
+    session = boto3.Session(profile_name="prod")  # the profile still exists ...
+    with pytest.raises(rolecall.ConfigError, match="line 6") as caught:
+        session.get_credentials()  # ... and using it says what is wrong with the file
+    assert str(path) in str(caught.value)
+
+
 def test_sts_errors_name_profile_and_role_without_secrets(aws: Aws, tmp_path: Path) -> None:
     from tests.fake_sts import FakeSts
 

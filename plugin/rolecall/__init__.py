@@ -22,8 +22,9 @@ if TYPE_CHECKING:
 def install() -> None:
     """Make every botocore Session created from now on use rolecall.
 
-    Needed only where site-packages start-up files are not processed (``python -S``/``-I``,
-    ``pip install --target``, embedded interpreters); otherwise ``rolecall.pth`` has done it.
+    Needed only where site-packages start-up files are not processed (``python -S``,
+    ``pip install --target`` + ``PYTHONPATH``, embedded interpreters that skip ``site``);
+    otherwise ``rolecall.pth`` has done it (``python -I`` still processes it).
     Idempotent. Does not import botocore: the hook fires when botocore is imported.
     """
     from rolecall import _bootstrap

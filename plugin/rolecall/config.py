@@ -20,7 +20,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, cast
 
-__all__ = ["Config", "ConfigError", "Problem", "Profile", "default_path", "load", "locate"]
+__all__ = ["Config", "ConfigError", "Problem", "Profile", "declared_names", "default_path", "load",
+           "locate"]
 
 CREDENTIAL_SOURCES = ("Environment", "Ec2InstanceMetadata", "EcsContainer")
 MIN_DURATION, MAX_DURATION = 900, 43200
@@ -257,6 +258,19 @@ def default_path() -> Path:
 
 _cache: dict[str, tuple[tuple[int, int, int], Config | ConfigError]] = {}
 _cache_lock = threading.Lock()
+
+
+_DECLARED = re.compile(r"^[ \t]*\[[ \t]*profiles\.([\"']?)([^\]\"'\s]+)\1[ \t]*\]", re.M)
+
+
+def declared_names(path: str | os.PathLike[str]) -> list[str]:
+    """Profile names a roles.toml declares, found even when it does not parse (best effort), so
+    that a broken file's profiles raise its ConfigError rather than botocore's ProfileNotFound."""
+    try:
+        text = Path(path).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return []
+    return [match.group(2) for match in _DECLARED.finditer(text)]
 
 
 def load(path: str | os.PathLike[str] | None = None) -> Config | None:

@@ -52,7 +52,7 @@ def _initialize(session: Any) -> None:
             _warned.add(str(exc))
             logger.warning("rolecall: %s is invalid; credentials resolved through it will fail "
                            "(ROLECALL_DISABLE=1 switches rolecall off):\n%s", path, exc)
-        loaded = None
+        _add_names(session, config.declared_names(path))
     else:
         if loaded is None:
             return  # no roles.toml: rolecall does nothing
@@ -63,16 +63,32 @@ def _initialize(session: Any) -> None:
         _wrap_resolver(session)
 
 
+def _profile_map(session: Any) -> dict[str, dict[str, Any]] | None:
+    try:
+        profiles: dict[str, dict[str, Any]] = session.full_config["profiles"]
+    except Exception:  # noqa: BLE001 - a broken ~/.aws/config: botocore reports it itself, later
+        return None
+    return profiles
+
+
 def _add_profiles(session: Any, loaded: config.Config) -> None:
     """Make roles.toml profiles known to botocore, never overriding what the AWS files say."""
-    try:
-        profiles = session.full_config["profiles"]
-    except Exception:  # noqa: BLE001 - a broken ~/.aws/config: botocore reports it itself, later
+    profiles = _profile_map(session)
+    if profiles is None:
         return
     for name, profile in loaded.profiles.items():
         entry = profiles.setdefault(name, {})
         if profile.region and "region" not in entry:
             entry["region"] = profile.region
+
+
+def _add_names(session: Any, names: list[str]) -> None:
+    """A broken roles.toml: its profiles still exist, so using one raises its ConfigError."""
+    profiles = _profile_map(session)
+    if profiles is None:
+        return
+    for name in names:
+        profiles.setdefault(name, {})
 
 
 def _wrap_resolver(session: Any) -> None:
