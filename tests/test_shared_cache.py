@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import stat
@@ -85,14 +86,12 @@ def test_files_are_private(aws: Aws) -> None:
 
 
 def test_entry_holds_only_what_rebuilds_credentials(aws: Aws) -> None:
-    import json
-
     aws.roles(PROD)
     boto3.Session(profile_name="prod").get_credentials().get_frozen_credentials()
     (path,) = entries(aws)
     assert set(json.loads(path.read_text())) == {
-        "version", "AccessKeyId", "SecretAccessKey", "SessionToken", "Expiration", "Lifetime",
-        "AccountId"}
+        "version", "AccessKeyId", "SecretAccessKey", "SessionToken", "Expiration", "ExpiresAt",
+        "Lifetime", "AccountId"}
 
 
 def test_loose_cache_folder_is_tightened(aws: Aws, caplog: pytest.LogCaptureFixture) -> None:
@@ -149,7 +148,7 @@ def test_expired_entries_are_pruned(aws: Aws) -> None:
     (old,) = entries(aws)
     expired = cache.Entry("ASIAOLD", "secret", "token",
                           expiry=datetime.now(timezone.utc) - timedelta(minutes=1), lifetime=900)
-    old.write_bytes(cache._encode(expired))
+    old.write_text(json.dumps(cache.encode(expired)))
     boto3.Session(profile_name="other").get_credentials().get_frozen_credentials()
     assert old not in entries(aws) and not old.with_suffix(".lock").exists()
     assert len(entries(aws)) == 1

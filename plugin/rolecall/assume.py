@@ -100,11 +100,12 @@ class _Source:
         return f"_Source({self.description})"
 
 
-def obtain(config: Config, name: str) -> cache.Entry:
-    """Fresh credentials for rolecall profile ``name``: from the cache, else one AssumeRole."""
+def obtain(config: Config, name: str, need: float = 0) -> cache.Entry:
+    """Fresh credentials for rolecall profile ``name``: from the cache, else one AssumeRole.
+    ``need``: seconds they must have left where the role's lifetime allows (credential_process)."""
     profile = config.profiles[name]
     return cache.get(cache_key(config, name), lambda: _assume(config, profile), label=name,
-                     persist=profile.cache)
+                     persist=profile.cache, need=need)
 
 
 def _source(config: Config, profile: Profile) -> tuple[_Source, botocore.session.Session]:

@@ -21,7 +21,6 @@ import json
 import logging
 import os
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -29,20 +28,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from rolecall import filelock
+from rolecall import _files, filelock, lifetime, locations
 
-__all__ = ["ADVISORY_MAX", "MANDATORY_MAX", "Entry", "clear", "directory", "get", "lookup",
-           "make_key", "windows"]
+__all__ = ["ADVISORY_MAX", "MANDATORY_MAX", "Entry", "clear", "directory", "encode", "get",
+           "lookup", "make_key", "peek", "windows"]
 
 logger = logging.getLogger("rolecall")
 
-ADVISORY_MAX = 15 * 60  # botocore's advisory window, for credentials that live an hour or more
-MANDATORY_MAX = 10 * 60  # botocore's mandatory window
-
-
-def windows(lifetime: float) -> tuple[float, float]:
-    """Advisory and mandatory refresh windows (seconds before expiry) for a given lifetime."""
-    return min(ADVISORY_MAX, lifetime / 4), min(MANDATORY_MAX, lifetime / 6)
+ADVISORY_MAX = lifetime.ADVISORY_MAX
+MANDATORY_MAX = lifetime.MANDATORY_MAX
+windows = lifetime.windows
 
 
 @dataclass(frozen=True)
@@ -61,11 +56,11 @@ class Entry:
         return (self.expiry - now).total_seconds()
 
     def windows(self) -> tuple[float, float]:
-        return windows(self.lifetime)
+        return lifetime.windows(self.lifetime)
 
-    def fresh(self, now: datetime | None = None) -> bool:
-        """Good to hand out: more time left than the advisory refresh window."""
-        return self.remaining(now) > self.windows()[0]
+    def fresh(self, now: datetime | None = None, need: float = 0) -> bool:
+        """Good to hand out (see :func:`rolecall.lifetime.fresh`)."""
+        return lifetime.fresh(self.remaining(now), self.lifetime, need)
 
 
 def make_key(parts: Mapping[str, object]) -> str:
@@ -76,23 +71,7 @@ def make_key(parts: Mapping[str, object]) -> str:
 
 def directory() -> Path:
     """The disk cache folder: ``ROLECALL_CACHE_DIR``, else the platform's user cache folder."""
-    override = os.environ.get("ROLECALL_CACHE_DIR")
-    if override:
-        return Path(override).expanduser()
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("rolecall", appauthor=False))
-
-
-def _private(st: os.stat_result) -> str | None:
-    """Why a file or folder may not be trusted, or None when it is ours and private."""
-    if sys.platform == "win32":  # pragma: no cover - no POSIX owners or modes
-        return None
-    if st.st_uid != os.getuid():
-        return f"owned by uid {st.st_uid}, not {os.getuid()}"
-    if st.st_mode & 0o077:
-        return f"mode {st.st_mode & 0o777:04o} lets others in"
-    return None
+    return Path(locations.cache_dir())
 
 
 _warned: set[str] = set()
@@ -112,7 +91,7 @@ def _ready(folder: Path) -> bool:
     except OSError as exc:
         _warn_once(f"cache folder {folder} unusable ({exc.strerror}); not caching on disk")
         return False
-    problem = _private(st)
+    problem = _files.distrust(st)
     if problem is None:
         return True
     if sys.platform != "win32" and st.st_uid == os.getuid():
@@ -123,67 +102,48 @@ def _ready(folder: Path) -> bool:
     return False
 
 
-def _encode(entry: Entry) -> bytes:
-    return json.dumps({
+def encode(entry: Entry) -> dict[str, object]:
+    """The on-disk form of an entry: only what rebuilds the credentials."""
+    expiry = entry.expiry.astimezone(timezone.utc)
+    return {
         "version": 1,
         "AccessKeyId": entry.access_key,
         "SecretAccessKey": entry.secret_key,
         "SessionToken": entry.token,
-        "Expiration": entry.expiry.isoformat(),
+        "Expiration": expiry.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "ExpiresAt": expiry.timestamp(),
         "Lifetime": entry.lifetime,
         "AccountId": entry.account_id,
-    }).encode()
+    }
 
 
-def _decode(data: bytes) -> Entry:
-    doc = json.loads(data)
+def _decode(doc: object) -> Entry:
     if not isinstance(doc, dict) or doc.get("version") != 1:
         raise ValueError("unknown format")
-    expiry = datetime.fromisoformat(doc["Expiration"])
-    if expiry.tzinfo is None:
-        raise ValueError("naive expiry")
+    expiry = datetime.fromtimestamp(float(doc["ExpiresAt"]), timezone.utc)
     fields = (doc["AccessKeyId"], doc["SecretAccessKey"], doc["SessionToken"])
     if not all(isinstance(f, str) and f for f in fields):
         raise ValueError("missing credentials")
-    lifetime = float(doc["Lifetime"])
     account = doc.get("AccountId")
-    return Entry(*fields, expiry=expiry, lifetime=lifetime,
+    return Entry(*fields, expiry=expiry, lifetime=float(doc["Lifetime"]),
                  account_id=account if isinstance(account, str) else None)
 
 
 def _read(path: Path) -> Entry | None:
     """The entry at ``path``, or None (missing, foreign, loose, corrupt) with a DEBUG line."""
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        logger.debug("rolecall: cache entry %s unreadable (%s): miss", path.name, exc.strerror)
-        return None
-    with os.fdopen(fd, "rb") as handle:
-        problem = _private(os.fstat(handle.fileno()))
-        if problem is not None:
-            logger.debug("rolecall: cache entry %s refused, %s: miss", path.name, problem)
-            return None
-        data = handle.read(1 << 16)
-    try:
-        return _decode(data)
-    except (ValueError, KeyError, TypeError):
-        logger.debug("rolecall: cache entry %s is corrupt: miss", path.name)
-        return None
+    doc, problem = _files.read_json(str(path))
+    if problem is None:
+        try:
+            return _decode(doc)
+        except (ValueError, KeyError, TypeError, OverflowError):
+            problem = "corrupt"
+    if problem != "missing":
+        logger.debug("rolecall: cache entry %s %s: miss", path.name, problem)
+    return None
 
 
 def _write(folder: Path, key: str, entry: Entry) -> None:
-    fd, temp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".json")  # created 0600
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(_encode(entry))
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, folder / f"{key}.json")
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    _files.write_json(str(folder), f"{key}.json", encode(entry))
 
 
 def _prune(folder: Path, keep: str) -> None:
@@ -214,13 +174,18 @@ def _prune(folder: Path, keep: str) -> None:
             continue
 
 
-def lookup(key: str) -> Entry | None:
+def lookup(key: str, need: float = 0) -> Entry | None:
     """A fresh entry for ``key`` from memory or disk, without fetching (and without botocore)."""
     entry = _entries.get(key)
-    if entry is not None and entry.fresh():
+    if entry is not None and entry.fresh(need=need):
         return entry
     entry = _read(directory() / f"{key}.json")
-    return entry if entry is not None and entry.fresh() else None
+    return entry if entry is not None and entry.fresh(need=need) else None
+
+
+def peek(key: str) -> Entry | None:
+    """The disk entry for ``key`` whatever its freshness (for reports), or None."""
+    return _read(directory() / f"{key}.json")
 
 
 _entries: dict[str, Entry] = {}
@@ -236,16 +201,18 @@ def _lock_for(key: str) -> threading.Lock:
         return lock
 
 
-def get(key: str, fetch: Callable[[], Entry], label: str = "", persist: bool = True) -> Entry:
-    """A fresh entry for ``key``. ``fetch`` runs at most once at a time per key: in this process,
-    and, when ``persist``, across every process that shares the disk cache."""
+def get(key: str, fetch: Callable[[], Entry], label: str = "", persist: bool = True,
+        need: float = 0) -> Entry:
+    """A fresh entry for ``key`` (see :meth:`Entry.fresh` for ``need``). ``fetch`` runs at most
+    once at a time per key: in this process, and, when ``persist``, across every process that
+    shares the disk cache."""
     entry = _entries.get(key)
-    if entry is not None and entry.fresh():
+    if entry is not None and entry.fresh(need=need):
         logger.debug("rolecall: %s: memory cache hit, expires %s", label, entry.expiry.isoformat())
         return entry
     with _lock_for(key):
         entry = _entries.get(key)
-        if entry is not None and entry.fresh():
+        if entry is not None and entry.fresh(need=need):
             logger.debug("rolecall: %s: memory cache hit, expires %s", label,
                          entry.expiry.isoformat())
             return entry
@@ -254,20 +221,21 @@ def get(key: str, fetch: Callable[[], Entry], label: str = "", persist: bool = T
             logger.debug("rolecall: %s: cache miss (disk cache off)", label)
             entry = fetch()
         else:
-            entry = _get_shared(folder, key, fetch, label)
+            entry = _get_shared(folder, key, fetch, label, need)
         _entries[key] = entry
         return entry
 
 
-def _get_shared(folder: Path, key: str, fetch: Callable[[], Entry], label: str) -> Entry:
+def _get_shared(folder: Path, key: str, fetch: Callable[[], Entry], label: str,
+                need: float) -> Entry:
     path = folder / f"{key}.json"
     entry = _read(path)
-    if entry is not None and entry.fresh():
+    if entry is not None and entry.fresh(need=need):
         logger.debug("rolecall: %s: disk cache hit, expires %s", label, entry.expiry.isoformat())
         return entry
     with filelock.hold(folder / f"{key}.lock"):
         entry = _read(path)  # another process may have fetched while we waited
-        if entry is not None and entry.fresh():
+        if entry is not None and entry.fresh(need=need):
             logger.debug("rolecall: %s: disk cache hit after wait, expires %s", label,
                          entry.expiry.isoformat())
             return entry
@@ -292,6 +260,9 @@ def clear(keys: list[str] | None = None) -> int:
     folder = directory()
     if not folder.is_dir():
         return 0
+    if keys is None:
+        for index in folder.glob("*.index"):
+            index.unlink(missing_ok=True)
     for path in folder.glob("*.json"):
         if keys is not None and path.stem not in keys:
             continue

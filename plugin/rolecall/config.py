@@ -20,6 +20,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, cast
 
+from rolecall import locations
+
 __all__ = ["Config", "ConfigError", "Problem", "Profile", "declared_names", "default_path", "load",
            "locate"]
 
@@ -243,10 +245,7 @@ _SOURCE_KEYS = ("source_profile", "credential_source")
 
 def locate() -> Path:
     """The roles.toml in force: ``ROLECALL_CONFIG`` if set, else :func:`default_path`."""
-    override = os.environ.get("ROLECALL_CONFIG")
-    if override:
-        return Path(override).expanduser()
-    return default_path()
+    return Path(locations.config_file())
 
 
 def default_path() -> Path:

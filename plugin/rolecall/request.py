@@ -15,11 +15,18 @@ from typing import Any
 from rolecall import cache
 from rolecall.config import Config, Profile
 
-__all__ = ["CHAINED_MAX_DURATION", "DEFAULT_DURATION", "build_request", "cache_key",
-           "default_session_name", "sts_endpoint"]
+__all__ = ["CHAINED_MAX_DURATION", "DEFAULT_DURATION", "KEY_ENVIRONMENT", "build_request",
+           "cache_key", "default_session_name", "sts_endpoint"]
 
 logger = logging.getLogger("rolecall")
 
+# Every environment variable that cache_key() depends on (directly, through os.path.expanduser,
+# or through getpass.getuser for the default session name): the credential-process hit path
+# reuses a key only while all of them are unchanged.
+KEY_ENVIRONMENT = ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL",
+                   "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "AWS_CONFIG_FILE",
+                   "AWS_SHARED_CREDENTIALS_FILE", "AWS_ACCESS_KEY_ID", "HOME", "LOGNAME", "USER",
+                   "LNAME", "USERNAME")
 DEFAULT_DURATION = 3600
 CHAINED_MAX_DURATION = 3600  # AWS: role chaining limits a session to one hour
 

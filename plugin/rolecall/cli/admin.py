@@ -1,0 +1,49 @@
+"""``init`` and ``cache clear``: set rolecall up, and forget what it cached."""
+
+from __future__ import annotations
+
+from rolecall import cache, config, request
+from rolecall.cli._output import fail, say
+
+__all__ = ["STARTER", "clear_cache", "init"]
+
+STARTER = """\
+# rolecall: which IAM role each profile assumes.
+# Every boto3/botocore program of this Python environment reads this file; the full reference,
+# with every key, is in rolecall's README and examples/roles.example.toml.
+#
+# [defaults]                      # optional: any key below, inherited by every profile
+# region = "eu-west-1"
+# duration_seconds = 3600
+#
+# [profiles.prod]                 # used by AWS_PROFILE=prod, profile_name="prod", --profile prod
+# role_arn = "arn:aws:iam::111122223333:role/Deploy"      # required
+# source_profile = "default"      # credentials that call STS: a profile of ~/.aws/config or
+#                                 # ~/.aws/credentials, or another [profiles.*] table (chaining)
+# # credential_source = "Ec2InstanceMetadata"             # or "Environment", "EcsContainer"
+# # mfa_serial = "arn:aws:iam::111122223333:mfa/alice"
+# # external_id = "..."
+"""
+
+
+def init() -> int:
+    path = config.locate()
+    if path.exists():
+        return fail(f"{path} exists; not overwriting it")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("x") as handle:
+        handle.write(STARTER)
+    say(f"wrote {path}; edit it, then `rolecall check`")
+    return 0
+
+
+def clear_cache(profile: str | None) -> int:
+    if profile is None:
+        removed = cache.clear()
+    else:
+        loaded = config.load()
+        if loaded is None or profile not in loaded.profiles:
+            return fail(f"profile {profile!r} is not declared in {config.locate()}")
+        removed = cache.clear([request.cache_key(loaded, profile)])
+    say(f"removed {removed} cache entr{'y' if removed == 1 else 'ies'} from {cache.directory()}")
+    return 0

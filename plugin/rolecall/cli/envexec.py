@@ -1,0 +1,99 @@
+"""``env`` and ``exec``: a role's credentials as environment variables, for a shell or a child."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import subprocess
+import sys
+from datetime import timezone
+
+from rolecall import cache, config, resolve
+from rolecall.cli._output import fail
+from rolecall.cli.fastpath import NEED_SECONDS
+from rolecall.cli.process import _config_with
+
+__all__ = ["EXEC_VARIABLE", "FORMATS", "environment", "exec_command", "print_env"]
+
+EXEC_VARIABLE = "ROLECALL_EXEC"
+FORMATS = ("sh", "fish", "powershell", "dotenv", "json")
+REMOVED = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE")
+
+
+def environment(entry: cache.Entry, profile: config.Profile) -> dict[str, str]:
+    """The variables that make any AWS tool use these credentials."""
+    variables = {
+        "AWS_ACCESS_KEY_ID": entry.access_key,
+        "AWS_SECRET_ACCESS_KEY": entry.secret_key,
+        "AWS_SESSION_TOKEN": entry.token,
+        "AWS_CREDENTIAL_EXPIRATION": entry.expiry.astimezone(timezone.utc)
+        .strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    if profile.region:
+        variables["AWS_REGION"] = variables["AWS_DEFAULT_REGION"] = profile.region
+    return variables
+
+
+def _quote_ps(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def render(variables: dict[str, str], fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps(variables, indent=2) + "\n"
+    lines: list[str] = []
+    for name, value in variables.items():
+        if fmt == "sh":
+            lines.append(f"export {name}={shlex.quote(value)}")
+        elif fmt == "fish":
+            lines.append(f"set -gx {name} {shlex.quote(value)};")
+        elif fmt == "powershell":
+            lines.append(f"$Env:{name} = {_quote_ps(value)}")
+        else:  # dotenv
+            lines.append(f"{name}={shlex.quote(value)}")
+    for name in REMOVED:
+        if fmt == "sh":
+            lines.append(f"unset {name}")
+        elif fmt == "fish":
+            lines.append(f"set -e {name};")
+        elif fmt == "powershell":
+            lines.append(f"Remove-Item Env:{name} -ErrorAction SilentlyContinue")
+    return "\n".join(lines) + "\n"
+
+
+def _credentials(name: str) -> tuple[cache.Entry, config.Profile]:
+    loaded = _config_with(name)
+    return resolve.credentials(loaded, name, NEED_SECONDS), loaded.profiles[name]
+
+
+def print_env(name: str, fmt: str) -> int:
+    entry, profile = _credentials(name)
+    sys.stdout.write(render(environment(entry, profile), fmt))
+    return 0
+
+
+def exec_command(name: str, command: list[str], force: bool) -> int:
+    """Run ``command`` with the role's credentials; its exit status is ours."""
+    if not command:
+        return fail("nothing to run: rolecall exec --profile P -- COMMAND [ARGS...]")
+    outer = os.environ.get(EXEC_VARIABLE)
+    if outer and not force:
+        return fail(f"already inside `rolecall exec` for profile {outer!r}; nesting would hide "
+                    "that role (use --force to nest anyway)")
+    entry, profile = _credentials(name)
+    env = {k: v for k, v in os.environ.items() if k not in REMOVED}
+    env.update(environment(entry, profile))
+    env[EXEC_VARIABLE] = name
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        if os.name == "posix":
+            os.execvpe(command[0], command, env)  # noqa: S606 - the user's own command
+        return subprocess.run(command, env=env, check=False).returncode
+    except FileNotFoundError:
+        fail(f"command not found: {command[0]}")
+        return 127
+    except PermissionError:
+        fail(f"command not executable: {command[0]}")
+        return 126

@@ -1,0 +1,108 @@
+"""``credential-process`` and ``setup-process``: rolecall profiles for every non-Python AWS tool.
+
+The AWS CLI v2, Terraform and the Go, Java and JavaScript SDKs read ``credential_process`` from the
+AWS config file; ``setup-process`` writes those stanzas, ``credential-process`` answers them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import sys
+from pathlib import Path
+
+from rolecall import cache, config, request, resolve
+from rolecall.cli import fastpath
+from rolecall.cli._output import CliError, fail
+
+__all__ = ["CHAIN_VARIABLE", "credential_process", "setup_process"]
+
+CHAIN_VARIABLE = "ROLECALL_PROCESS_CHAIN"
+
+
+def credential_process(profile: str) -> int:
+    """Print the credentials of rolecall profile ``profile`` as credential_process JSON."""
+    chain = [name for name in os.environ.get(CHAIN_VARIABLE, "").split(",") if name]
+    if profile in chain:
+        loop = " -> ".join([*chain, profile])
+        return fail(f"credential_process loop: {loop} (a source of profile {chain[-1]!r} runs "
+                    f"rolecall for profile {profile!r} again; give it another source)")
+    os.environ[CHAIN_VARIABLE] = ",".join([*chain, profile])
+    try:
+        loaded = _config_with(profile)
+        entry = resolve.credentials(loaded, profile, fastpath.NEED_SECONDS)
+    except CliError as exc:
+        return fail(str(exc))
+    except Exception as exc:  # noqa: BLE001 - any failure is one line for the calling SDK
+        return fail(str(exc))
+    sys.stdout.write(json.dumps(fastpath.document(cache.encode(entry))) + "\n")
+    if loaded.profiles[profile].cache:
+        fastpath.remember(profile, request.cache_key(loaded, profile), request.KEY_ENVIRONMENT)
+    return 0
+
+
+def _config_with(profile: str) -> config.Config:
+    path = config.locate()
+    loaded = config.load(path)
+    if loaded is None:
+        raise CliError(f"no roles.toml at {path} (set ROLECALL_CONFIG, or run `rolecall init`)")
+    if profile not in loaded.profiles:
+        known = ", ".join(sorted(loaded.profiles)) or "none"
+        raise CliError(f"profile {profile!r} is not declared in {path} (declared: {known})")
+    return loaded
+
+
+def rolecall_command() -> str:
+    """How other tools should run this rolecall: the absolute path of its console script."""
+    script = Path(sys.executable).parent / ("rolecall.exe" if os.name == "nt" else "rolecall")
+    if script.exists():
+        return shlex.quote(str(script))
+    return f"{shlex.quote(sys.executable)} -m rolecall"
+
+
+def stanza(profile: config.Profile) -> str:
+    header = "[default]" if profile.name == "default" else f"[profile {profile.name}]"
+    lines = [header,
+             f"credential_process = {rolecall_command()} credential-process "
+             f"--profile {profile.name}"]
+    if profile.region:
+        lines.append(f"region = {profile.region}")
+    return "\n".join(lines) + "\n"
+
+
+def aws_config_path() -> Path:
+    return Path(os.environ.get("AWS_CONFIG_FILE") or "~/.aws/config").expanduser()
+
+
+def setup_process(names: list[str], write: bool, force: bool) -> int:
+    """Print (or, with ``write``, add) the credential_process stanzas of rolecall profiles."""
+    path = config.locate()
+    loaded = config.load(path)
+    if loaded is None:
+        return fail(f"no roles.toml at {path}")
+    unknown = [name for name in names if name not in loaded.profiles]
+    if unknown:
+        return fail(f"not declared in {path}: {', '.join(unknown)}")
+    profiles = [loaded.profiles[name] for name in (names or sorted(loaded.profiles))]
+    if not write:
+        print("\n".join(stanza(p) for p in profiles), end="")
+        return 0
+    from rolecall.cli import awsconfig
+
+    target = aws_config_path()
+    result = awsconfig.add_sections(target, {_section(p): stanza(p) for p in profiles}, force)
+    for section in result.added:
+        print(f"added {section} to {target}")
+    for section in result.replaced:
+        print(f"replaced {section} in {target}")
+    for section in result.kept:
+        print(f"kept the existing {section} in {target} (use --force to replace it)",
+              file=sys.stderr)
+    if result.backup is not None:
+        print(f"backup: {result.backup}")
+    return 0
+
+
+def _section(profile: config.Profile) -> str:
+    return "default" if profile.name == "default" else f"profile {profile.name}"
