@@ -8,25 +8,21 @@ credential_process, web identity, its own role_arn), or from a ``credential_sour
 
 from __future__ import annotations
 
-import contextvars
 import logging
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, NamedTuple
 
 import botocore.credentials
 import botocore.session
 from botocore.config import Config as ClientConfig
 from botocore.exceptions import BotoCoreError, ClientError, CredentialRetrievalError
 
-from rolecall import __version__, cache
+from rolecall import __version__, cache, plugin
 from rolecall.config import Config, Profile
 from rolecall.request import build_request, cache_key, sts_endpoint
 
-__all__ = ["AssumeRoleError", "internal_session", "is_internal", "obtain", "sts_region"]
+__all__ = ["AssumeRoleError", "internal_session", "obtain", "sts_region"]
 
 logger = logging.getLogger("rolecall")
 
@@ -39,9 +35,6 @@ _PROVIDER_FOR_SOURCE = {
     "EcsContainer": "container-role",
 }
 
-_internal: contextvars.ContextVar[bool] = contextvars.ContextVar("rolecall_internal", default=False)
-
-
 class AssumeRoleError(CredentialRetrievalError):
     """rolecall could not get credentials for a profile; says which profile and role, never a
     secret. Subclasses botocore's CredentialRetrievalError, so existing handlers catch it."""
@@ -52,24 +45,10 @@ class AssumeRoleError(CredentialRetrievalError):
         super().__init__(provider=METHOD, profile=profile, role_arn=role_arn, error_msg=error_msg)
 
 
-def is_internal() -> bool:
-    """True while rolecall itself creates a botocore Session (its initializer must not wrap it)."""
-    return _internal.get()
-
-
-@contextmanager
-def _internal_scope() -> Iterator[None]:
-    token = _internal.set(True)
-    try:
-        yield
-    finally:
-        _internal.reset(token)
-
-
 def internal_session(profile: str | None = None) -> botocore.session.Session:
     """A plain botocore Session for rolecall's own use: resolves ``profile`` exactly as botocore
     does without rolecall, and calls STS on regional endpoints."""
-    with _internal_scope():
+    with plugin.left_alone():
         session = botocore.session.Session(profile=profile)
     session.set_config_variable("sts_regional_endpoints", "regional")
     return session
@@ -89,8 +68,7 @@ def sts_region(profile: Profile, session: botocore.session.Session | None = None
     return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
 
 
-@dataclass(frozen=True)
-class _Source:
+class _Source(NamedTuple):
     access_key: str
     secret_key: str
     token: str | None

@@ -24,11 +24,11 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import NamedTuple
 
-from rolecall import _files, filelock, lifetime, locations
+from rolecall import _files, lifetime, locations
 
 __all__ = ["ADVISORY_MAX", "MANDATORY_MAX", "Entry", "clear", "directory", "encode", "get",
            "lookup", "make_key", "peek", "windows"]
@@ -40,16 +40,19 @@ MANDATORY_MAX = lifetime.MANDATORY_MAX
 windows = lifetime.windows
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):
     """One set of temporary credentials. Secrets are kept out of the repr."""
 
     access_key: str
-    secret_key: str = field(repr=False)
-    token: str = field(repr=False)
+    secret_key: str
+    token: str
     expiry: datetime  # timezone-aware
     lifetime: float  # seconds the credentials were valid for when issued
     account_id: str | None = None
+
+    def __repr__(self) -> str:
+        return (f"Entry(access_key={self.access_key!r}, expiry={self.expiry.isoformat()}, "
+                f"lifetime={self.lifetime:.0f}, account_id={self.account_id!r})")
 
     def remaining(self, now: datetime | None = None) -> float:
         now = now or datetime.now(timezone.utc)
@@ -161,6 +164,8 @@ def _prune(folder: Path, keep: str) -> None:
             if entry is None or entry.remaining(now) > 0:
                 continue
             lock = path.with_suffix(".lock")
+            from rolecall import filelock
+
             fd = filelock.acquire(lock, timeout=0)
             if fd is None:
                 continue
@@ -180,7 +185,10 @@ def lookup(key: str, need: float = 0) -> Entry | None:
     if entry is not None and entry.fresh(need=need):
         return entry
     entry = _read(directory() / f"{key}.json")
-    return entry if entry is not None and entry.fresh(need=need) else None
+    if entry is None or not entry.fresh(need=need):
+        return None
+    _entries[key] = entry
+    return entry
 
 
 def peek(key: str) -> Entry | None:
@@ -233,6 +241,8 @@ def _get_shared(folder: Path, key: str, fetch: Callable[[], Entry], label: str,
     if entry is not None and entry.fresh(need=need):
         logger.debug("rolecall: %s: disk cache hit, expires %s", label, entry.expiry.isoformat())
         return entry
+    from rolecall import filelock  # only on a miss
+
     with filelock.hold(folder / f"{key}.lock"):
         entry = _read(path)  # another process may have fetched while we waited
         if entry is not None and entry.fresh(need=need):
@@ -271,6 +281,8 @@ def clear(keys: list[str] | None = None) -> int:
             removed += 1
         except OSError:
             continue
+        from rolecall import filelock
+
         filelock.remove(path.with_suffix(".lock"))
     return removed
 

@@ -1,4 +1,4 @@
-"""Read and validate roles.toml into frozen dataclasses.
+"""Read and validate roles.toml into immutable records.
 
 Everything a user can get wrong is found here, before any network call: unknown keys (with a
 close match), wrong types, malformed ARNs, out-of-range durations, invalid session names, source
@@ -9,16 +9,15 @@ tomllib and platformdirs are imported only when needed.
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
 import re
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from rolecall import locations
 
@@ -28,19 +27,29 @@ __all__ = ["Config", "ConfigError", "Problem", "Profile", "declared_names", "def
 CREDENTIAL_SOURCES = ("Environment", "Ec2InstanceMetadata", "EcsContainer")
 MIN_DURATION, MAX_DURATION = 900, 43200
 
-_ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}", re.ASCII)
-_POLICY_ARN = re.compile(r"arn:aws[a-z-]*:iam::(\d{12}|aws):policy/[\w+=,.@/-]{1,512}", re.ASCII)
-_MFA_SERIAL = re.compile(r"[\w+=/:,.@-]{9,256}", re.ASCII)
-_SESSION_NAME = re.compile(r"[\w+=,.@-]{2,64}", re.ASCII)
-_EXTERNAL_ID = re.compile(r"[\w+=,.@:/-]{2,1224}", re.ASCII)
-_REGION = re.compile(r"[a-z0-9][a-z0-9-]{1,62}", re.ASCII)
-_PROFILE_NAME = re.compile(r"[\w.@+:/-]{1,128}", re.ASCII)
-_TAG_KEY = re.compile(r"[\w .:/=+@-]{1,128}")  # STS: letters, numbers, spaces (not tabs)
-_TAG_VALUE = re.compile(r"[\w .:/=+@-]{0,256}")
+# Patterns are compiled on first use: this module is imported in every botocore process that
+# has a roles.toml, and compiling all of them up front costs more than the parse itself.
+_ROLE_ARN = r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}"
+_POLICY_ARN = r"arn:aws[a-z-]*:iam::(\d{12}|aws):policy/[\w+=,.@/-]{1,512}"
+_MFA_SERIAL = r"[\w+=/:,.@-]{9,256}"
+_SESSION_NAME = r"[\w+=,.@-]{2,64}"
+_EXTERNAL_ID = r"[\w+=,.@:/-]{2,1224}"
+_REGION = r"[a-z0-9][a-z0-9-]{1,62}"
+_PROFILE_NAME = r"[\w.@+:/-]{1,128}"
+_TAG_KEY = r"(?u)[\w .:/=+@-]{1,128}"  # STS: letters, numbers, spaces (not tabs)
+_TAG_VALUE = r"(?u)[\w .:/=+@-]{0,256}"
 
 
-@dataclass(frozen=True)
-class Problem:
+@cache
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern, 0 if pattern.startswith("(?u)") else re.ASCII)
+
+
+def _matches(pattern: str, value: str) -> bool:
+    return _compiled(pattern).fullmatch(value) is not None
+
+
+class Problem(NamedTuple):
     """One thing wrong with a roles.toml: where it is and what was expected."""
 
     path: str
@@ -71,9 +80,12 @@ class ConfigError(ValueError):
         super().__init__("\n".join(str(p) for p in self.problems) or "invalid rolecall config")
 
 
-@dataclass(frozen=True)
-class Profile:
-    """One ``[profiles.NAME]`` table with ``[defaults]`` applied. Holds no secrets."""
+class Profile(NamedTuple):
+    """One ``[profiles.NAME]`` table with ``[defaults]`` applied. Holds no secrets.
+
+    ``parent`` is the rolecall profile this one chains from (its ``source_profile`` when that names
+    another ``[profiles.*]`` table), else None.
+    """
 
     name: str
     role_arn: str
@@ -92,17 +104,10 @@ class Profile:
     region: str | None = None
     sts_endpoint_url: str | None = None
     cache: bool = True
-
-    @property
-    def parent(self) -> str | None:
-        """The rolecall profile this one chains from, if any (filled in by :func:`load`)."""
-        return self._parent
-
-    _parent: str | None = field(default=None, repr=False, compare=False)
+    parent: str | None = None
 
 
-@dataclass(frozen=True)
-class Config:
+class Config(NamedTuple):
     """A validated roles.toml."""
 
     path: str
@@ -118,11 +123,11 @@ def _describe(value: object) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _string(pattern: re.Pattern[str] | None, expected: str) -> Callable[[object], str]:
+def _string(pattern: str | None, expected: str) -> Callable[[object], str]:
     def check(value: object) -> str:
         if not isinstance(value, str):
             raise _Invalid(f"expected {expected} (a string), got {_describe(value)}")
-        if pattern is not None and not pattern.fullmatch(value):
+        if pattern is not None and not _matches(pattern, value):
             raise _Invalid(f"expected {expected}, got {_describe(value)}")
         return value
 
@@ -182,7 +187,7 @@ def _policy_arns(value: object) -> tuple[str, ...]:
     if len(value) > 10:
         raise _Invalid(f"expected at most 10 policy ARNs, got {len(value)}")
     for item in value:
-        if not isinstance(item, str) or not _POLICY_ARN.fullmatch(item):
+        if not isinstance(item, str) or not _matches(_POLICY_ARN, item):
             raise _Invalid(f"expected IAM policy ARNs like arn:aws:iam::aws:policy/ReadOnlyAccess, "
                            f"got {_describe(item)}")
     return tuple(value)
@@ -194,10 +199,10 @@ def _tags(value: object) -> tuple[tuple[str, str], ...]:
     if len(value) > 50:
         raise _Invalid(f"expected at most 50 session tags, got {len(value)}")
     for key, item in value.items():
-        if not _TAG_KEY.fullmatch(key):
+        if not _matches(_TAG_KEY, key):
             raise _Invalid(f"expected tag names of 1-128 letters, digits, spaces or _.:/=+-@, "
                            f"got {_describe(key)}")
-        if not isinstance(item, str) or not _TAG_VALUE.fullmatch(item):
+        if not isinstance(item, str) or not _matches(_TAG_VALUE, item):
             raise _Invalid(f"expected tag {key!r} to be a string of at most 256 characters, "
                            f"got {_describe(item)}")
     return tuple(sorted(value.items()))
@@ -259,7 +264,7 @@ _cache: dict[str, tuple[tuple[int, int, int], Config | ConfigError]] = {}
 _cache_lock = threading.Lock()
 
 
-_DECLARED = re.compile(r"^[ \t]*\[[ \t]*profiles\.([\"']?)([^\]\"'\s]+)\1[ \t]*\]", re.M)
+_DECLARED = r"(?m)^[ \t]*\[[ \t]*profiles\.([\"']?)([^\]\"'\s]+)\1[ \t]*\]"
 
 
 def declared_names(path: str | os.PathLike[str]) -> list[str]:
@@ -269,7 +274,7 @@ def declared_names(path: str | os.PathLike[str]) -> list[str]:
         text = Path(path).read_text(encoding="utf-8", errors="replace")
     except OSError:
         return []
-    return [match.group(2) for match in _DECLARED.finditer(text)]
+    return [match.group(2) for match in re.finditer(_DECLARED, text)]
 
 
 def load(path: str | os.PathLike[str] | None = None) -> Config | None:
@@ -331,6 +336,8 @@ def parse(data: bytes | str, path: str = "<roles.toml>") -> Config:
 
 
 def _unknown(key: str, known: list[str] | tuple[str, ...] | Mapping[str, Any]) -> str:
+    import difflib  # only when something is wrong
+
     close = difflib.get_close_matches(key, list(known), n=1, cutoff=0.6)
     if close:
         return f"unknown key; did you mean {close[0]!r}?"
@@ -369,7 +376,7 @@ def _validate(document: Mapping[str, Any], path: str) -> Config:
 
     merged: dict[str, dict[str, object]] = {}
     for name, table in profiles_raw.items():
-        if not _PROFILE_NAME.fullmatch(name):
+        if not _matches(_PROFILE_NAME, name):
             problems.append(Problem(path, name, None,
                                     "profile names are 1-128 characters from [A-Za-z0-9_.@+:/-]"))
             continue
@@ -394,7 +401,7 @@ def _validate(document: Mapping[str, Any], path: str) -> Config:
             continue
         source = values.get("source_profile")
         parent = source if isinstance(source, str) and source != name and source in merged else None
-        profiles[name] = Profile(name=name, _parent=parent, **values)  # type: ignore[arg-type]
+        profiles[name] = Profile(name=name, parent=parent, **values)  # type: ignore[arg-type]
     _check_cycles(profiles, path, problems)
     if problems:
         raise ConfigError(problems)

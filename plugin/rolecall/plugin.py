@@ -12,17 +12,31 @@ the provider, when credentials are resolved.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from rolecall import config
 
-__all__ = ["initialize"]
+__all__ = ["initialize", "left_alone"]
 
 logger = logging.getLogger("rolecall")
 _warned: set[str] = set()
+_internal: contextvars.ContextVar[bool] = contextvars.ContextVar("rolecall_internal", default=False)
+
+
+@contextmanager
+def left_alone() -> Iterator[None]:
+    """Sessions created in this block (rolecall's own, for source credentials and STS) get the
+    roles.toml profiles but keep botocore's resolver unwrapped."""
+    token = _internal.set(True)
+    try:
+        yield
+    finally:
+        _internal.reset(token)
 
 
 def _disabled() -> bool:
@@ -57,9 +71,7 @@ def _initialize(session: Any) -> None:
         if loaded is None:
             return  # no roles.toml: rolecall does nothing
         _add_profiles(session, loaded)
-    from rolecall import assume
-
-    if not assume.is_internal():
+    if not _internal.get():
         _wrap_resolver(session)
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from botocore.credentials import CredentialProvider, DeferredRefreshableCredentials
 
-from rolecall import assume, cache, config
+from rolecall import cache, config, resolve
 
 __all__ = ["RoleCredentials", "RolecallProvider"]
 
@@ -32,7 +32,7 @@ class RoleCredentials(DeferredRefreshableCredentials):
         self._config = config_
 
     def _metadata(self) -> dict[str, Any]:
-        entry = assume.obtain(self._config, self._profile)
+        entry = resolve.credentials(self._config, self._profile)
         self._advisory_refresh_timeout, self._mandatory_refresh_timeout = entry.windows()
         return {
             "access_key": entry.access_key,

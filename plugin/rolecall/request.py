@@ -6,7 +6,6 @@ Kept free of botocore so that a cache hit (``rolecall credential-process``) neve
 
 from __future__ import annotations
 
-import getpass
 import logging
 import os
 import re
@@ -33,6 +32,8 @@ CHAINED_MAX_DURATION = 3600  # AWS: role chaining limits a session to one hour
 
 def default_session_name() -> str:
     """The local user name, made to fit STS's ``[\\w+=,.@-]{2,64}``."""
+    import getpass
+
     try:
         user = getpass.getuser()
     except Exception:  # noqa: BLE001 - no user name in this environment

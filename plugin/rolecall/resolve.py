@@ -1,5 +1,6 @@
-"""Credentials for one rolecall profile, for the command line: the cache first, and botocore only
-on a miss, so that ``rolecall credential-process`` answers a cache hit without importing it."""
+"""Credentials for one rolecall profile: the cache first (memory, then disk), and the STS path
+(which imports botocore's session and client machinery) only on a miss. Used by the provider and
+by the command line, whose cache hits never import botocore."""
 
 from __future__ import annotations
 
