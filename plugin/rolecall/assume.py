@@ -27,8 +27,12 @@ __all__ = ["AssumeRoleError", "internal_session", "obtain", "sts_region"]
 logger = logging.getLogger("rolecall")
 
 METHOD = "rolecall"
-CONNECT_TIMEOUT = 5
-READ_TIMEOUT = 15
+# Every STS call is bounded: an endpoint that accepts and never answers costs at most
+# MAX_ATTEMPTS x READ_TIMEOUT plus botocore's backoff. The user's own retry settings
+# (AWS_MAX_ATTEMPTS / AWS_RETRY_MODE or max_attempts / retry_mode in the AWS config) win.
+CONNECT_TIMEOUT = 3
+READ_TIMEOUT = 10
+MAX_ATTEMPTS = 3
 _PROVIDER_FOR_SOURCE = {
     "Environment": "env",
     "Ec2InstanceMetadata": "iam-role",
@@ -118,6 +122,18 @@ def _source(config: Config, profile: Profile) -> tuple[_Source, botocore.session
             session)
 
 
+def _client_config(session: botocore.session.Session) -> ClientConfig:
+    settings: dict[str, Any] = {"connect_timeout": CONNECT_TIMEOUT, "read_timeout": READ_TIMEOUT,
+                                "user_agent_extra": f"rolecall/{__version__}"}
+    try:
+        configured = session.get_config_variable("max_attempts")
+    except BotoCoreError:
+        configured = None
+    if configured is None:
+        settings["retries"] = {"total_max_attempts": MAX_ATTEMPTS}
+    return ClientConfig(**settings)
+
+
 def _assume(config: Config, profile: Profile) -> cache.Entry:
     source, session = _source(config, profile)
     request = build_request(profile, source_is_temporary=source.token is not None)
@@ -141,8 +157,7 @@ def _assume(config: Config, profile: Profile) -> cache.Entry:
         aws_access_key_id=source.access_key,
         aws_secret_access_key=source.secret_key,
         aws_session_token=source.token,
-        config=ClientConfig(connect_timeout=CONNECT_TIMEOUT, read_timeout=READ_TIMEOUT,
-                            user_agent_extra=f"rolecall/{__version__}"),
+        config=_client_config(session),
     )
     issued = datetime.now(timezone.utc)
     try:

@@ -248,6 +248,12 @@ class Bench:
                  f"({n} runs each)", ours.show() + " managed profile, warm disk cache",
                  theirs.show() + " static-keys profile without rolecall", f"{ratio:.2f}×",
                  "≤ 1.1×", ratio <= 1.1)
+        ours, theirs = self.interleaved(inner(self.with_, "prod"),
+                                        inner(self.with_, "default"), n)
+        ratio = ours.median / theirs.median
+        self.row(f"the same, both sides with rolecall installed ({n} runs each)",
+                 ours.show() + " managed profile, warm disk cache",
+                 theirs.show() + " static-keys profile", f"{ratio:.2f}×", "≤ 1.1×", ratio <= 1.1)
 
     def credential_process(self) -> None:
         n = 20 if QUICK else 150
