@@ -19,8 +19,12 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from tests.venvs import Venv
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -148,3 +152,28 @@ def run_python(code_or_script: str | Path, env: dict[str, str], python: str = sy
         [python, "-c", code_or_script]
     return subprocess.run([*argv, *args], env=env, capture_output=True, text=True,
                           timeout=timeout, check=False)
+
+
+# Fresh virtual environments, shared by every test module that needs one.
+@pytest.fixture(scope="session")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from tests.venvs import build_wheel
+
+    return build_wheel(tmp_path_factory.mktemp("dist"))
+
+
+@pytest.fixture(scope="session")
+def venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Venv:
+    """A fresh environment: rolecall's wheel, boto3 and the AWS CLI v1."""
+    from tests.venvs import Venv
+
+    return Venv.create(tmp_path_factory.mktemp("venv") / "with", wheel, "boto3", "awscli")
+
+
+@pytest.fixture(scope="session")
+def plain_venv(venv: Venv, tmp_path_factory: pytest.TempPathFactory) -> Venv:
+    """The same packages at the same versions, without rolecall."""
+    from tests.venvs import Venv
+
+    pins = [line for line in venv.freeze() if not line.startswith("rolecall")]
+    return Venv.create(tmp_path_factory.mktemp("venv") / "without", *pins)

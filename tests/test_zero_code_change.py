@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import STATIC_KEY_ID, STATIC_SECRET, Aws, run_python
-from tests.venvs import ROOT, Venv, build_wheel
+from tests.venvs import ROOT, Venv
 
 pytestmark = pytest.mark.slow
 
@@ -34,24 +34,6 @@ session = boto3.Session(profile_name=sys.argv[1]) if len(sys.argv) > 1 else boto
 print(session.client("sts").get_caller_identity()["Arn"])
 print(session.get_credentials().method)
 """
-
-
-@pytest.fixture(scope="session")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_wheel(tmp_path_factory.mktemp("dist"))
-
-
-@pytest.fixture(scope="session")
-def venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Venv:
-    """A fresh environment: rolecall's wheel, boto3 and the AWS CLI v1."""
-    return Venv.create(tmp_path_factory.mktemp("venv") / "with", wheel, "boto3", "awscli")
-
-
-@pytest.fixture(scope="session")
-def plain_venv(venv: Venv, tmp_path_factory: pytest.TempPathFactory) -> Venv:
-    """The same packages at the same versions, without rolecall."""
-    pins = [line for line in venv.freeze() if not line.startswith("rolecall")]
-    return Venv.create(tmp_path_factory.mktemp("venv") / "without", *pins)
 
 
 @pytest.fixture

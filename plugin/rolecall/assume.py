@@ -43,7 +43,8 @@ class AssumeRoleError(CredentialRetrievalError):
     """rolecall could not get credentials for a profile; says which profile and role, never a
     secret. Subclasses botocore's CredentialRetrievalError, so existing handlers catch it."""
 
-    fmt = "rolecall: profile {profile!r} (role {role_arn}): {error_msg}"
+    fmt = ("rolecall could not get credentials for profile {profile!r} (role {role_arn}): "
+           "{error_msg}")
 
     def __init__(self, profile: str, role_arn: str, error_msg: str) -> None:
         super().__init__(provider=METHOD, profile=profile, role_arn=role_arn, error_msg=error_msg)

@@ -14,7 +14,14 @@ Assume the IAM roles that roles.toml declares: in-process for every boto3/botoco
 (nothing to run), and through these commands for everything else.
 
 exit status: 0 success, 1 error (one line on stderr), 2 usage;
-`exec` exits with its command's status (126: not executable, 127: not found)."""
+`exec` exits with its command's status (126: not executable, 127: not found).
+
+examples:
+  rolecall init && rolecall check
+  AWS_PROFILE=prod python my_script.py     # no command needed: the plugin does it
+  rolecall setup-process prod --write      # for the AWS CLI v2, Terraform, other SDKs
+  rolecall exec --profile prod -- terraform plan
+  rolecall explain --profile prod"""
 
 EXAMPLES = {
     "credential-process": """\
@@ -112,7 +119,9 @@ def build() -> argparse.ArgumentParser:
     cmd = _command(sub, "cache", "manage the disk cache")
     cache_sub = cmd.add_subparsers(dest="action", metavar="ACTION", required=True)
     clear = cache_sub.add_parser("clear", help="remove cached credentials",
-                                 description="remove cached credentials (all, or one profile's)")
+                                 description="remove cached credentials (all, or one profile's)",
+                                 epilog=EXAMPLES["cache"],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     clear.add_argument("--profile", help="only this roles.toml profile")
     return parser
 

@@ -1,7 +1,8 @@
 """Add sections to the AWS config file without disturbing anything else in it.
 
-Every other line and comment is kept byte for byte; the file is replaced atomically, after a
-backup; an existing section is left alone unless ``force``.
+Every other line and comment is kept byte for byte (line endings included); the file is replaced
+atomically after a backup; a symbolic link is followed, so the file it points to is the one
+updated; an existing section is left alone unless ``force``.
 """
 
 from __future__ import annotations
@@ -28,11 +29,11 @@ class Result:
 
 
 def _spans(lines: list[str]) -> dict[str, tuple[int, int]]:
-    """Section name -> (first line, end line) of the section's body, header included."""
+    """Section name -> (header line, end line) of each section's body."""
     spans: dict[str, tuple[int, int]] = {}
     current, start = None, 0
     for index, line in enumerate(lines):
-        match = _HEADER.match(line)
+        match = _HEADER.match(line.rstrip("\r\n"))
         if match:
             if current is not None:
                 spans.setdefault(current, (start, index))
@@ -42,44 +43,66 @@ def _spans(lines: list[str]) -> dict[str, tuple[int, int]]:
     return spans
 
 
+def _own_end(lines: list[str], start: int, end: int) -> int:
+    """Where a section's own lines end: blank and comment lines just before the next header
+    belong to that next section."""
+    while end > start + 1 and (not lines[end - 1].strip() or
+                               lines[end - 1].lstrip().startswith(("#", ";"))):
+        end -= 1
+    return end
+
+
+def _backup_path(path: Path) -> Path:
+    stamp = time.strftime("%Y%m%d%H%M%S")
+    candidate = path.with_name(f"{path.name}.rolecall-{stamp}")
+    counter = 1
+    while candidate.exists():
+        candidate = path.with_name(f"{path.name}.rolecall-{stamp}-{counter}")
+        counter += 1
+    return candidate
+
+
 def add_sections(path: Path, sections: dict[str, str], force: bool) -> Result:
-    """Add ``sections`` (name -> text with its header) to the config file at ``path``."""
+    """Add ``sections`` (name -> text with its header, LF endings) to the config at ``path``."""
     result = Result()
-    text = path.read_text() if path.exists() else ""
+    target = Path(os.path.realpath(path))
+    text = ""
+    if target.exists():
+        with target.open(newline="") as handle:
+            text = handle.read()
+    newline = "\r\n" if "\r\n" in text else "\n"
     lines = text.splitlines(keepends=True)
     for name, body in sections.items():
+        new = [line.replace("\n", newline) for line in body.splitlines(keepends=True)]
         spans = _spans(lines)
         if name in spans:
             if not force:
                 result.kept.append(f"[{name}]")
                 continue
             start, end = spans[name]
-            # Keep the blank lines and comments that lead into the next section.
-            while end > start + 1 and not lines[end - 1].strip():
-                end -= 1
-            lines[start:end] = body.splitlines(keepends=True)
+            lines[start:_own_end(lines, start, end)] = new
             result.replaced.append(f"[{name}]")
         else:
             if lines and not lines[-1].endswith("\n"):
-                lines[-1] += "\n"
+                lines[-1] += newline
             if lines and lines[-1].strip():
-                lines.append("\n")
-            lines.extend(body.splitlines(keepends=True))
+                lines.append(newline)
+            lines.extend(new)
             result.added.append(f"[{name}]")
     new_text = "".join(lines)
     if new_text == text:
         return result
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.exists():
-        result.backup = path.with_name(f"{path.name}.rolecall-{time.strftime('%Y%m%d%H%M%S')}")
-        shutil.copy2(path, result.backup)
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.exists():
+        result.backup = _backup_path(target)
+        shutil.copy2(target, result.backup)
+    fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
     try:
-        with os.fdopen(fd, "w") as handle:
+        with os.fdopen(fd, "w", newline="") as handle:
             handle.write(new_text)
-        if path.exists():
-            shutil.copymode(path, temp)
-        os.replace(temp, path)
+        if target.exists():
+            shutil.copymode(target, temp)
+        os.replace(temp, target)
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise

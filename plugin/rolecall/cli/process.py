@@ -63,9 +63,11 @@ def rolecall_command() -> str:
 
 def stanza(profile: config.Profile) -> str:
     header = "[default]" if profile.name == "default" else f"[profile {profile.name}]"
-    lines = [header,
-             f"credential_process = {rolecall_command()} credential-process "
-             f"--profile {profile.name}"]
+    # --profile=NAME keeps a name that starts with "-" from reading as an option.
+    option = f"--profile={profile.name}" if profile.name.startswith("-") else \
+        f"--profile {profile.name}"
+    lines = [header, f"credential_process = {rolecall_command()} credential-process "
+                     f"{shlex.quote(option) if option.startswith('--profile=') else option}"]
     if profile.region:
         lines.append(f"region = {profile.region}")
     return "\n".join(lines) + "\n"

@@ -132,10 +132,10 @@ def check() -> int:
 def explain(profile: str | None) -> int:
     """How ``profile`` resolves and why, without fetching anything or printing a secret."""
     explicit = profile is not None
-    name = profile or os.environ.get("AWS_PROFILE") or os.environ.get("AWS_DEFAULT_PROFILE") \
-        or "default"
-    how = "--profile" if explicit else ("AWS_PROFILE" if os.environ.get("AWS_PROFILE")
-                                        else "the default profile")
+    # botocore reads AWS_DEFAULT_PROFILE before AWS_PROFILE.
+    variable = next((v for v in ("AWS_DEFAULT_PROFILE", "AWS_PROFILE") if os.environ.get(v)), None)
+    name = profile or (os.environ[variable] if variable else "default")
+    how = "--profile" if explicit else (variable or "the default profile")
     say(f"profile {name!r} (from {how})")
     path = config.locate()
     try:
