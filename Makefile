@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test check lint typecheck test-all clean
+.PHONY: demo test bench check lint typecheck test-all clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,10 @@ demo: $(STAMP)
 ## test: lint, type-check and run the whole test suite
 test: $(STAMP) lint typecheck
 	$(BIN)/python -m pytest
+
+## bench: rolecall's cost and STS savings side by side with botocore (one Markdown table)
+bench: $(STAMP)
+	$(BIN)/python -m tests.benchmarks.bench
 
 lint: $(STAMP)
 	$(BIN)/ruff check plugin tests examples
