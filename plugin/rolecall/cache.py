@@ -179,14 +179,16 @@ def _prune(folder: Path, keep: str) -> None:
             continue
 
 
-def lookup(key: str, need: float = 0) -> Entry | None:
+def lookup(key: str, need: float = 0, label: str = "") -> Entry | None:
     """A fresh entry for ``key`` from memory or disk, without fetching (and without botocore)."""
     entry = _entries.get(key)
     if entry is not None and entry.fresh(need=need):
+        logger.debug("rolecall: %s: memory cache hit, expires %s", label, entry.expiry.isoformat())
         return entry
     entry = _read(directory() / f"{key}.json")
     if entry is None or not entry.fresh(need=need):
         return None
+    logger.debug("rolecall: %s: disk cache hit, expires %s", label, entry.expiry.isoformat())
     _entries[key] = entry
     return entry
 
