@@ -60,7 +60,8 @@ def internal_session(profile: str | None = None) -> botocore.session.Session:
 
 
 def sts_region(profile: Profile, session: botocore.session.Session | None = None) -> str:
-    """The profile's region, else the region botocore configures, else us-east-1."""
+    """The profile's region in roles.toml, else the region botocore configures for the profile,
+    else us-east-1."""
     if profile.region:
         return profile.region
     if session is not None:
@@ -87,15 +88,19 @@ def obtain(config: Config, name: str, need: float = 0) -> cache.Entry:
     """Fresh credentials for rolecall profile ``name``: from the cache, else one AssumeRole.
     ``need``: seconds they must have left where the role's lifetime allows (credential_process)."""
     profile = config.profiles[name]
-    return cache.get(cache_key(config, name), lambda: _assume(config, profile), label=name,
-                     persist=profile.cache, need=need)
+    try:
+        return cache.get(cache_key(config, name), lambda: _assume(config, profile), label=name,
+                         persist=profile.cache, need=need)
+    except cache.SharedFailure as exc:
+        raise AssumeRoleError(profile.name, profile.role_arn, str(exc)) from None
 
 
-def _source(config: Config, profile: Profile) -> tuple[_Source, botocore.session.Session]:
+def _source(config: Config, profile: Profile) -> _Source:
+    """The credentials that sign the AssumeRole call."""
     if profile.parent is not None:
         entry = obtain(config, profile.parent)
-        return (_Source(entry.access_key, entry.secret_key, entry.token,
-                        f"rolecall profile {profile.parent!r}"), internal_session())
+        return _Source(entry.access_key, entry.secret_key, entry.token,
+                       f"rolecall profile {profile.parent!r}")
     if profile.source_profile is not None:
         session = internal_session(profile.source_profile)
         description = f"source_profile {profile.source_profile!r}"
@@ -107,9 +112,9 @@ def _source(config: Config, profile: Profile) -> tuple[_Source, botocore.session
             raise AssumeRoleError(profile.name, profile.role_arn,
                                   f"{description} has no credentials that botocore can resolve")
     else:
-        session = internal_session()
         description = f"credential_source {profile.credential_source}"
-        resolver = botocore.credentials.create_credential_resolver(session)
+        # A session with no explicit profile: botocore drops its env provider otherwise.
+        resolver = botocore.credentials.create_credential_resolver(internal_session())
         provider = resolver.get_provider(_PROVIDER_FOR_SOURCE[str(profile.credential_source)])
         try:
             credentials = provider.load()
@@ -119,8 +124,7 @@ def _source(config: Config, profile: Profile) -> tuple[_Source, botocore.session
             raise AssumeRoleError(profile.name, profile.role_arn,
                                   f"{description} provided no credentials")
     frozen = credentials.get_frozen_credentials()
-    return (_Source(str(frozen.access_key), str(frozen.secret_key), frozen.token, description),
-            session)
+    return _Source(str(frozen.access_key), str(frozen.secret_key), frozen.token, description)
 
 
 def _client_config(session: botocore.session.Session) -> ClientConfig:
@@ -136,7 +140,11 @@ def _client_config(session: botocore.session.Session) -> ClientConfig:
 
 
 def _assume(config: Config, profile: Profile) -> cache.Entry:
-    source, session = _source(config, profile)
+    # The STS client follows the profile's own settings (retries, region, endpoints), as
+    # botocore's assume-role provider follows the user's session; only its keys come from the
+    # source.
+    session = internal_session(profile.name)
+    source = _source(config, profile)
     request = build_request(profile, source_is_temporary=source.token is not None)
     if profile.mfa_serial is not None:
         from rolecall import mfa

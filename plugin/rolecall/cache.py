@@ -16,6 +16,7 @@ every request the way botocore's fixed 15/10-minute windows would. No botocore i
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -30,8 +31,8 @@ from typing import NamedTuple
 
 from rolecall import _files, lifetime, locations
 
-__all__ = ["ADVISORY_MAX", "MANDATORY_MAX", "Entry", "clear", "directory", "encode", "get",
-           "lookup", "make_key", "peek", "windows"]
+__all__ = ["ADVISORY_MAX", "MANDATORY_MAX", "Entry", "SharedFailure", "clear", "directory",
+           "encode", "get", "lookup", "make_key", "peek", "windows"]
 
 logger = logging.getLogger("rolecall")
 
@@ -154,7 +155,7 @@ def _prune(folder: Path, keep: str) -> None:
     now = datetime.now(timezone.utc)
     for path in folder.iterdir():
         try:
-            if path.name.startswith(".tmp-"):
+            if path.name.startswith(".tmp-") or path.suffix == ".failed":
                 if time.time() - path.stat().st_mtime > 3600:
                     path.unlink()
                 continue
@@ -198,7 +199,19 @@ def peek(key: str) -> Entry | None:
     return _read(directory() / f"{key}.json")
 
 
+class SharedFailure(Exception):
+    """The fetch this caller queued behind failed moments ago; its message says why. Callers
+    waiting for one key get that failure instead of each repeating the whole (bounded) attempt."""
+
+
+def _failure_text(exc: BaseException) -> str:
+    kwargs = getattr(exc, "kwargs", None)  # botocore errors keep their fields here
+    detail = kwargs.get("error_msg") if isinstance(kwargs, dict) else None
+    return str(detail or exc)
+
+
 _entries: dict[str, Entry] = {}
+_failures: dict[str, tuple[float, BaseException]] = {}
 _locks: dict[str, threading.Lock] = {}
 _locks_guard = threading.Lock()
 
@@ -220,18 +233,27 @@ def get(key: str, fetch: Callable[[], Entry], label: str = "", persist: bool = T
     if entry is not None and entry.fresh(need=need):
         logger.debug("rolecall: %s: memory cache hit, expires %s", label, entry.expiry.isoformat())
         return entry
+    queued = time.monotonic()
     with _lock_for(key):
+        failure = _failures.get(key)
+        if failure is not None and failure[0] >= queued:
+            raise failure[1]  # the fetch we queued behind has just failed: so do we
         entry = _entries.get(key)
         if entry is not None and entry.fresh(need=need):
             logger.debug("rolecall: %s: memory cache hit, expires %s", label,
                          entry.expiry.isoformat())
             return entry
         folder = directory() if persist else None
-        if folder is None or not _ready(folder):
-            logger.debug("rolecall: %s: cache miss (disk cache off)", label)
-            entry = fetch()
-        else:
-            entry = _get_shared(folder, key, fetch, label, need)
+        try:
+            if folder is None or not _ready(folder):
+                logger.debug("rolecall: %s: cache miss (disk cache off)", label)
+                entry = fetch()
+            else:
+                entry = _get_shared(folder, key, fetch, label, need)
+        except Exception as exc:
+            _failures[key] = (time.monotonic(), exc)
+            raise
+        _failures.pop(key, None)
         _entries[key] = entry
         return entry
 
@@ -245,14 +267,27 @@ def _get_shared(folder: Path, key: str, fetch: Callable[[], Entry], label: str,
         return entry
     from rolecall import filelock  # only on a miss
 
+    queued = time.time()
     with filelock.hold(folder / f"{key}.lock"):
         entry = _read(path)  # another process may have fetched while we waited
         if entry is not None and entry.fresh(need=need):
             logger.debug("rolecall: %s: disk cache hit after wait, expires %s", label,
                          entry.expiry.isoformat())
             return entry
+        failed = folder / f"{key}.failed"
+        doc, problem = _files.read_json(str(failed))
+        if problem is None and isinstance(doc, dict) and \
+                float(doc.get("at", 0)) >= queued and isinstance(doc.get("message"), str):
+            raise SharedFailure(doc["message"])  # the process we queued behind just failed
         logger.debug("rolecall: %s: cache miss", label)
-        entry = fetch()
+        try:
+            entry = fetch()
+        except Exception as exc:
+            with contextlib.suppress(OSError):
+                _files.write_json(str(folder), failed.name,
+                                  {"at": time.time(), "message": _failure_text(exc)})
+            raise
+        failed.unlink(missing_ok=True)
         try:
             _write(folder, key, entry)
             _prune(folder, keep=key)

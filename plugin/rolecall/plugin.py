@@ -52,8 +52,8 @@ def initialize(session: Any) -> None:
 
 
 def _initialize(session: Any) -> None:
-    if _disabled():
-        return
+    if _disabled() and not _internal.get():
+        return  # rolecall's own sessions (the command line works regardless) still get profiles
     if type(session).__module__.partition(".")[0] == "aiobotocore":
         # aiobotocore awaits every provider: a sync provider in its chain would break all of its
         # programs, managed profile or not. Left alone until rolecall has an async provider.
