@@ -174,6 +174,8 @@ def _policy(value: object) -> str:
         document = json.loads(value)
     except ValueError as exc:
         raise _Invalid(f"expected a JSON policy document, but it does not parse: {exc}") from None
+    except RecursionError:
+        raise _Invalid("expected a JSON policy document, but it is nested too deeply") from None
     if not isinstance(document, dict):
         raise _Invalid("expected a JSON policy document (a JSON object)")
     if len(value) > 2048:
@@ -332,6 +334,8 @@ def parse(data: bytes | str, path: str = "<roles.toml>") -> Config:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([Problem(path, None, None, f"invalid TOML: {exc}")]) from None
+    except RecursionError:
+        raise ConfigError([Problem(path, None, None, "invalid TOML: nested too deeply")]) from None
     return _validate(document, path)
 
 
