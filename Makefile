@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench check lint typecheck test-all clean
+.PHONY: demo test bench lint typecheck test-all clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,7 +18,7 @@ demo: $(STAMP)
 
 ## test: lint, type-check and run the whole test suite
 test: $(STAMP) lint typecheck
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## bench: rolecall's cost and STS savings side by side with botocore (one Markdown table)
 bench: $(STAMP)
@@ -31,11 +31,17 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 ## test-all: the suite on every Python 3.10-3.13 found on this machine (one venv each)
+## (PYTEST_ARGS="-m 'not slow'" for the quick part only)
 test-all:
 	@for v in 3.10 3.11 3.12 3.13; do \
-		py=$$(command -v python$$v || pyenv prefix $$v 2>/dev/null | sed 's|$$|/bin/python|'); \
-		if [ -x "$$py" ]; then $(MAKE) --no-print-directory test PYTHON=$$py VENV=.venv-$$v || exit 1; \
-		else echo "python$$v not found, skipped"; fi; \
+		py=""; \
+		for c in python$$v $${PYENV_ROOT:-$$HOME/.pyenv}/versions/$$v.*/bin/python; do \
+			if "$$c" -c pass >/dev/null 2>&1; then py=$$c; break; fi; \
+		done; \
+		if [ -n "$$py" ]; then \
+			echo "== Python $$v ($$py)"; \
+			$(MAKE) --no-print-directory test PYTHON=$$py VENV=.venv-$$v || exit 1; \
+		else echo "== Python $$v not found, skipped"; fi; \
 	done
 
 clean:
