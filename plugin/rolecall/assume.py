@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any, NamedTuple
 
@@ -104,28 +105,23 @@ def _source(config: Config, profile: Profile) -> _Source:
         entry = obtain(config, profile.parent)
         return _Source(entry.access_key, entry.secret_key, entry.token,
                        f"rolecall profile {profile.parent!r}")
+    load: Callable[[], Any]
     if profile.source_profile is not None:
-        session = internal_session(profile.source_profile)
         description = f"source_profile {profile.source_profile!r}"
-        try:
-            credentials = session.get_credentials()
-        except BotoCoreError as exc:
-            raise AssumeRoleError(profile.name, profile.role_arn, f"{description}: {exc}") from exc
-        if credentials is None:
-            raise AssumeRoleError(profile.name, profile.role_arn,
-                                  f"{description} has no credentials that botocore can resolve")
+        load = internal_session(profile.source_profile).get_credentials
+        missing = "has no credentials that botocore can resolve"
     else:
         description = f"credential_source {profile.credential_source}"
         # A session with no explicit profile: botocore drops its env provider otherwise.
         resolver = botocore.credentials.create_credential_resolver(internal_session())
-        provider = resolver.get_provider(_PROVIDER_FOR_SOURCE[str(profile.credential_source)])
-        try:
-            credentials = provider.load()
-        except BotoCoreError as exc:
-            raise AssumeRoleError(profile.name, profile.role_arn, f"{description}: {exc}") from exc
-        if credentials is None:
-            raise AssumeRoleError(profile.name, profile.role_arn,
-                                  f"{description} provided no credentials")
+        load = resolver.get_provider(_PROVIDER_FOR_SOURCE[str(profile.credential_source)]).load
+        missing = "provided no credentials"
+    try:
+        credentials = load()
+    except BotoCoreError as exc:
+        raise AssumeRoleError(profile.name, profile.role_arn, f"{description}: {exc}") from exc
+    if credentials is None:
+        raise AssumeRoleError(profile.name, profile.role_arn, f"{description} {missing}")
     frozen = credentials.get_frozen_credentials()
     return _Source(str(frozen.access_key), str(frozen.secret_key), frozen.token, description)
 

@@ -39,26 +39,20 @@ def _quote_ps(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+# How each format sets a variable, and unsets one (dotenv files cannot unset).
+_SET = {"sh": "export {name}={value}", "fish": "set -gx {name} {value};",
+        "powershell": "$Env:{name} = {value}", "dotenv": "{name}={value}"}
+_UNSET = {"sh": "unset {name}", "fish": "set -e {name};",
+          "powershell": "Remove-Item Env:{name} -ErrorAction SilentlyContinue"}
+
+
 def render(variables: dict[str, str], fmt: str) -> str:
     if fmt == "json":
         return json.dumps(variables, indent=2) + "\n"
-    lines: list[str] = []
-    for name, value in variables.items():
-        if fmt == "sh":
-            lines.append(f"export {name}={shlex.quote(value)}")
-        elif fmt == "fish":
-            lines.append(f"set -gx {name} {shlex.quote(value)};")
-        elif fmt == "powershell":
-            lines.append(f"$Env:{name} = {_quote_ps(value)}")
-        else:  # dotenv
-            lines.append(f"{name}={shlex.quote(value)}")
-    for name in REMOVED:
-        if fmt == "sh":
-            lines.append(f"unset {name}")
-        elif fmt == "fish":
-            lines.append(f"set -e {name};")
-        elif fmt == "powershell":
-            lines.append(f"Remove-Item Env:{name} -ErrorAction SilentlyContinue")
+    quote = _quote_ps if fmt == "powershell" else shlex.quote
+    lines = [_SET[fmt].format(name=name, value=quote(value)) for name, value in variables.items()]
+    if fmt in _UNSET:
+        lines += [_UNSET[fmt].format(name=name) for name in REMOVED]
     return "\n".join(lines) + "\n"
 
 
