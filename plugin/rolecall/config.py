@@ -119,7 +119,10 @@ class _Invalid(Exception):
 
 
 def _describe(value: object) -> str:
-    text = repr(value)
+    try:
+        text = repr(value)
+    except ValueError:  # an integer too large to print (Python limits int-to-str digits)
+        return "a very large integer"
     return text if len(text) <= 60 else text[:57] + "..."
 
 
@@ -140,7 +143,7 @@ def _duration(value: object) -> int:
                        f"got {_describe(value)}")
     if not MIN_DURATION <= value <= MAX_DURATION:
         raise _Invalid(f"expected an integer from {MIN_DURATION} to {MAX_DURATION} (seconds), "
-                       f"got {value}")
+                       f"got {_describe(value)}")
     return value
 
 
@@ -332,7 +335,7 @@ def parse(data: bytes | str, path: str = "<roles.toml>") -> Config:
         raise ConfigError([Problem(path, None, None, f"not UTF-8 text: {exc}")]) from None
     try:
         document = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
+    except ValueError as exc:  # TOMLDecodeError, and the int-to-str limit for huge integers
         raise ConfigError([Problem(path, None, None, f"invalid TOML: {exc}")]) from None
     except RecursionError:
         raise ConfigError([Problem(path, None, None, "invalid TOML: nested too deeply")]) from None
@@ -396,6 +399,8 @@ def _validate(document: Mapping[str, Any], path: str) -> Config:
                 written.pop(key, None)
         inherited.update(own)
         written.update(table)
+        for key in set(table) - set(own):  # written in the profile, but invalid there:
+            inherited.pop(key, None)      # never fall back to the default's value
         merged[name] = inherited
         _check_profile(name, written, inherited, path, problems)
 
