@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +25,11 @@ role_arn = "arn:aws:iam::111122223333:role/Deploy"
 source_profile = "default"
 region = "eu-west-1"
 """
+
+# The oldest botocore rolecall supports (the first with register_initializer); on Python 3.13,
+# which removed the `cgi` module that botocore imported until 1.30, the oldest that imports there.
+OLDEST = (("botocore==1.27.12", "boto3==1.24.12") if sys.version_info < (3, 13)
+          else ("botocore==1.30.0", "boto3==1.27.0"))
 
 # An unmodified user script: plain boto3, no rolecall, no credentials.
 WHOAMI = """\
@@ -162,7 +168,7 @@ def test_editable_install_activates(prod: Aws, tmp_path: Path, script: Path) -> 
 
 
 def test_oldest_supported_botocore(prod: Aws, wheel: Path, tmp_path: Path) -> None:
-    old = Venv.create(tmp_path / "old", wheel, "botocore==1.27.12", "boto3==1.24.12")
+    old = Venv.create(tmp_path / "old", wheel, *OLDEST)
     # botocore 1.27 predates AWS_ENDPOINT_URL: the script names the endpoint itself, while
     # rolecall honours the variable for its own STS call.
     code = ("import os, boto3; s = boto3.Session(profile_name='prod'); "
