@@ -284,7 +284,8 @@ class Bench:
         for count in (1, 5) if QUICK else (1, 5, 20, 50):
             ours = self.together(self.with_, "prod", count)
             theirs = self.together(self.plain, "botorole", count)
-            self.row(f"AssumeRole calls, {count} processes started together, cold",
+            plural = "es" if count > 1 else ""
+            self.row(f"AssumeRole calls, {count} process{plural} started together, cold",
                      f"{ours}", f"{theirs} botocore's assume-role", f"{ours} vs {theirs}",
                      "1 whatever N", ours == 1)
 
