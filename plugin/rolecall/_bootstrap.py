@@ -24,7 +24,7 @@ _registered = False
 def activate() -> None:
     """Start-up entry point: arm the hook unless ``ROLECALL_DISABLE`` is set. Never raises."""
     try:
-        if not _disabled():
+        if not disabled():
             install()
     except Exception:  # noqa: BLE001 - a start-up hook must never print a traceback
         pass
@@ -52,7 +52,8 @@ def uninstall() -> None:
     _registered = False
 
 
-def _disabled() -> bool:
+def disabled() -> bool:
+    """``ROLECALL_DISABLE`` switches the plugin off (any value but empty, 0, false, no)."""
     return os.environ.get("ROLECALL_DISABLE", "").strip().lower() not in ("", "0", "false", "no")
 
 
@@ -111,7 +112,7 @@ def _wrap_exec_module(loader: "Any") -> None:
             except AttributeError:
                 pass
         try:
-            if not _disabled() and hasattr(module, "register_initializer"):
+            if not disabled() and hasattr(module, "register_initializer"):
                 _register(module)
         except Exception:  # noqa: BLE001
             pass

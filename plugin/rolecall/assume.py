@@ -56,9 +56,9 @@ def internal_session(profile: str | None = None) -> botocore.session.Session:
     does without rolecall, and calls STS on regional endpoints."""
     with plugin.left_alone():
         session = botocore.session.Session(profile=profile)
-        # Also where the start-up hook is off (ROLECALL_DISABLE=1, python -S): the command line
-        # must still know roles.toml's profiles. Idempotent when the hook already ran.
-        plugin.initialize(session)
+    # Whether or not the start-up hook is armed (ROLECALL_DISABLE=1, python -S): rolecall's own
+    # sessions know roles.toml's profiles, so the command line works regardless.
+    plugin.add_profiles(session)
     session.set_config_variable("sts_regional_endpoints", "regional")
     return session
 

@@ -21,8 +21,7 @@ from typing import Any, NamedTuple, cast
 
 from rolecall import locations
 
-__all__ = ["Config", "ConfigError", "Problem", "Profile", "declared_names", "default_path", "load",
-           "locate"]
+__all__ = ["Config", "ConfigError", "Problem", "Profile", "default_path", "load", "locate"]
 
 CREDENTIAL_SOURCES = ("Environment", "Ec2InstanceMetadata", "EcsContainer")
 MIN_DURATION, MAX_DURATION = 900, 43200
@@ -71,8 +70,13 @@ class Problem(NamedTuple):
 class ConfigError(ValueError):
     """roles.toml cannot be used. ``problems`` lists every one found, each with file/profile/key."""
 
-    def __init__(self, problems: list[Problem] | tuple[Problem, ...]) -> None:
+    def __init__(self, problems: list[Problem] | tuple[Problem, ...],
+                 declared: tuple[str, ...] = ()) -> None:
         self.problems = tuple(problems)
+        # The profile names the file declares, found even when it does not parse (best effort),
+        # so that a broken file's profiles raise this error rather than botocore's
+        # ProfileNotFound.
+        self.declared = declared
         first = self.problems[0] if self.problems else None
         self.path = first.path if first else None
         self.profile = first.profile if first else None
@@ -272,16 +276,6 @@ _cache_lock = threading.Lock()
 _DECLARED = r"(?m)^[ \t]*\[[ \t]*profiles\.([\"']?)([^\]\"'\s]+)\1[ \t]*\]"
 
 
-def declared_names(path: str | os.PathLike[str]) -> list[str]:
-    """Profile names a roles.toml declares, found even when it does not parse (best effort), so
-    that a broken file's profiles raise its ConfigError rather than botocore's ProfileNotFound."""
-    try:
-        text = Path(path).read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return []
-    return [match.group(2) for match in re.finditer(_DECLARED, text)]
-
-
 def load(path: str | os.PathLike[str] | None = None) -> Config | None:
     """The validated config at ``path`` (default :func:`locate`), or None when there is no file.
 
@@ -305,7 +299,7 @@ def load(path: str | os.PathLike[str] | None = None) -> Config | None:
             _cache[str(path)] = (signature, result)
     if isinstance(result, ConfigError):
         # A new exception each time: re-raising the cached one would grow its traceback.
-        raise ConfigError(result.problems) from None
+        raise ConfigError(result.problems, result.declared) from None
     return result
 
 
@@ -317,7 +311,8 @@ def _read(path: Path) -> Config | ConfigError:
     try:
         return parse(data, str(path))
     except ConfigError as exc:
-        return exc
+        text = data.decode("utf-8", errors="replace")
+        return ConfigError(exc.problems, tuple(m.group(2) for m in re.finditer(_DECLARED, text)))
 
 
 def parse(data: bytes | str, path: str = "<roles.toml>") -> Config:

@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import contextvars
 import logging
-import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from rolecall import config
+from rolecall._bootstrap import disabled
 
-__all__ = ["initialize", "left_alone"]
+__all__ = ["add_profiles", "initialize", "left_alone"]
 
 logger = logging.getLogger("rolecall")
 _warned: set[str] = set()
@@ -30,17 +30,13 @@ _internal: contextvars.ContextVar[bool] = contextvars.ContextVar("rolecall_inter
 
 @contextmanager
 def left_alone() -> Iterator[None]:
-    """Sessions created in this block (rolecall's own, for source credentials and STS) get the
-    roles.toml profiles but keep botocore's resolver unwrapped."""
+    """Sessions created in this block (rolecall's own, for source credentials and STS) are not
+    touched by the initializer; their creator calls :func:`add_profiles` itself."""
     token = _internal.set(True)
     try:
         yield
     finally:
         _internal.reset(token)
-
-
-def _disabled() -> bool:
-    return os.environ.get("ROLECALL_DISABLE", "").strip().lower() not in ("", "0", "false", "no")
 
 
 def initialize(session: Any) -> None:
@@ -52,12 +48,19 @@ def initialize(session: Any) -> None:
 
 
 def _initialize(session: Any) -> None:
-    if _disabled() and not _internal.get():
-        return  # rolecall's own sessions (the command line works regardless) still get profiles
+    if _internal.get() or disabled():
+        return
     if type(session).__module__.partition(".")[0] == "aiobotocore":
         # aiobotocore awaits every provider: a sync provider in its chain would break all of its
         # programs, managed profile or not. Left alone until rolecall has an async provider.
         return
+    if add_profiles(session):
+        _wrap_resolver(session)
+
+
+def add_profiles(session: Any) -> bool:
+    """Make the roles.toml profiles known to ``session``; False when there is no roles.toml.
+    Costs a stat while the file is unchanged. Never raises."""
     path = config.locate()
     try:
         loaded = config.load(path)
@@ -66,13 +69,12 @@ def _initialize(session: Any) -> None:
             _warned.add(str(exc))
             logger.warning("rolecall: %s is invalid; credentials resolved through it will fail "
                            "(ROLECALL_DISABLE=1 switches rolecall off):\n%s", path, exc)
-        _add_names(session, config.declared_names(path))
-    else:
-        if loaded is None:
-            return  # no roles.toml: rolecall does nothing
-        _add_profiles(session, loaded)
-    if not _internal.get():
-        _wrap_resolver(session)
+        _add_names(session, exc.declared)
+        return True
+    if loaded is None:
+        return False  # no roles.toml: rolecall does nothing
+    _add_profiles(session, loaded)
+    return True
 
 
 def _profile_map(session: Any) -> dict[str, dict[str, Any]] | None:
@@ -94,7 +96,7 @@ def _add_profiles(session: Any, loaded: config.Config) -> None:
             entry["region"] = profile.region
 
 
-def _add_names(session: Any, names: list[str]) -> None:
+def _add_names(session: Any, names: tuple[str, ...]) -> None:
     """A broken roles.toml: its profiles still exist, so using one raises its ConfigError."""
     profiles = _profile_map(session)
     if profiles is None:

@@ -8,15 +8,18 @@ fetch nothing until first used.
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Any
 
 from botocore.credentials import CredentialProvider, DeferredRefreshableCredentials
 
-from rolecall import cache, config, resolve
+from rolecall import config, resolve
 
 __all__ = ["RoleCredentials", "RolecallProvider"]
+
+logger = logging.getLogger("rolecall")
 
 
 class RoleCredentials(DeferredRefreshableCredentials):
@@ -72,7 +75,7 @@ class RolecallProvider(CredentialProvider):
         loaded = config.load(self._config_path)
         if loaded is None or self._profile_name not in loaded.profiles:
             return None
-        cache.logger.debug("rolecall: profile %s is managed by %s", self._profile_name,
+        logger.debug("rolecall: profile %s is managed by %s", self._profile_name,
                            loaded.path)
         return RoleCredentials(self._profile_name, loaded)
 

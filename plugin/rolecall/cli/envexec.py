@@ -12,7 +12,7 @@ from datetime import timezone
 from rolecall import cache, config, resolve
 from rolecall.cli._output import fail
 from rolecall.cli.fastpath import NEED_SECONDS
-from rolecall.cli.process import _config_with
+from rolecall.cli.process import config_with
 
 __all__ = ["EXEC_VARIABLE", "FORMATS", "environment", "exec_command", "print_env"]
 
@@ -57,7 +57,7 @@ def render(variables: dict[str, str], fmt: str) -> str:
 
 
 def _credentials(name: str) -> tuple[cache.Entry, config.Profile]:
-    loaded = _config_with(name)
+    loaded = config_with(name)
     return resolve.credentials(loaded, name, NEED_SECONDS), loaded.profiles[name]
 
 

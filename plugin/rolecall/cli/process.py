@@ -16,7 +16,7 @@ from rolecall import cache, config, request, resolve
 from rolecall.cli import fastpath
 from rolecall.cli._output import CliError, fail
 
-__all__ = ["CHAIN_VARIABLE", "credential_process", "setup_process"]
+__all__ = ["CHAIN_VARIABLE", "config_with", "credential_process", "setup_process"]
 
 CHAIN_VARIABLE = "ROLECALL_PROCESS_CHAIN"
 
@@ -30,7 +30,7 @@ def credential_process(profile: str) -> int:
                     f"rolecall for profile {profile!r} again; give it another source)")
     os.environ[CHAIN_VARIABLE] = ",".join([*chain, profile])
     try:
-        loaded = _config_with(profile)
+        loaded = config_with(profile)
         entry = resolve.credentials(loaded, profile, fastpath.NEED_SECONDS)
     except CliError as exc:
         return fail(str(exc))
@@ -42,7 +42,7 @@ def credential_process(profile: str) -> int:
     return 0
 
 
-def _config_with(profile: str) -> config.Config:
+def config_with(profile: str) -> config.Config:
     path = config.locate()
     loaded = config.load(path)
     if loaded is None:

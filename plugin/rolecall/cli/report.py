@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from rolecall import cache, config, request
+from rolecall import _bootstrap, cache, config, request
 from rolecall.cli._output import fail, say
 
 __all__ = ["check", "explain", "list_profiles", "whoami"]
@@ -145,8 +145,7 @@ def explain(profile: str | None) -> int:
         for problem in exc.problems:
             say(f"  {problem}")
         return 1
-    disabled = os.environ.get("ROLECALL_DISABLE", "").strip().lower() not in ("", "0", "false",
-                                                                             "no")
+    disabled = _bootstrap.disabled()
     say(f"roles.toml: {path}" + ("" if loaded is not None else " (none: rolecall does nothing)"))
     if disabled:
         say("ROLECALL_DISABLE is set: the plugin is off; botocore resolves on its own")
