@@ -67,7 +67,7 @@ source_profile = "base"
 # What the credential-process hit path may not import, printed on stderr by a probe process.
 PROBE = ("import sys; from rolecall.cli import main; "
          "rc = main(['credential-process', '--profile', 'prod']); "
-         "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+         "print(sorted(m for m in sys.modules if m == 'rolecall.config' or m.split('.')[0] in "
          "('botocore', 'boto3', 'tomllib', 'tomli', 'platformdirs')), file=sys.stderr); "
          "sys.exit(rc)")
 
@@ -246,7 +246,7 @@ def test_a_variable_outside_the_key_still_rechecks(prod: Aws) -> None:
     finds the same cache entry and calls STS no more."""
     first = credential_process(prod.env)
     again, modules = probe({**prod.env, "AWS_REGION": "ap-south-1"})
-    assert {"tomllib", "tomli"} & set(modules)  # roles.toml was read: the full path ...
+    assert "rolecall.config" in modules  # roles.toml was read: the full path ...
     assert "botocore" not in modules  # ... which answers from the disk cache
     assert again == first
     assert prod.assume_role_calls() == 1
@@ -320,17 +320,27 @@ def test_loop_through_the_aws_config_fails_fast_naming_it(aws: Aws) -> None:
     assert aws.assume_role_calls() == 0
 
 
-def test_loop_variable_fails_at_once(prod: Aws) -> None:
-    start = time.monotonic()
-    done = rolecall({**prod.env, "ROLECALL_PROCESS_CHAIN": "staging,prod"},
-                    "credential-process", "--profile", "prod")
-    line = one_error_line(done)
-    assert time.monotonic() - start < 2
-    assert "staging -> prod -> prod" in line
+def test_loop_variable_fails_while_an_ancestor_holds_the_profile(prod: Aws) -> None:
+    from rolecall import config, filelock, request
+
+    loaded = config.load()
+    assert loaded is not None
+    lock = prod.root / "cache" / f"{request.cache_key(loaded, 'prod')}.lock"
+    lock.parent.mkdir(mode=0o700, exist_ok=True)
+    chain = {**prod.env, "ROLECALL_PROCESS_CHAIN": "1:staging,2:prod"}
+    with filelock.hold(lock):  # an ancestor process fetching prod holds its lock
+        start = time.monotonic()
+        line = one_error_line(rolecall(chain, "credential-process", "--profile", "prod"))
+        assert time.monotonic() - start < 6
+    assert "staging -> prod -> prod" in line and "loop" in line
     assert prod.assume_role_calls() == 0
-    other = rolecall({**prod.env, "ROLECALL_PROCESS_CHAIN": "staging"},
-                     "credential-process", "--profile", "prod")
-    assert other.returncode == 0, other.stderr  # a chain without this profile is no loop
+    # The same variable with nobody holding the lock (a process started while its parent was
+    # fetching, long done) is no loop; nor is a chain without this profile.
+    for value in ("1:staging,2:prod", "1:staging"):
+        done = rolecall({**prod.env, "ROLECALL_PROCESS_CHAIN": value},
+                        "credential-process", "--profile", "prod")
+        assert done.returncode == 0, done.stderr
+    assert prod.assume_role_calls() == 1
 
 
 # --- 6. errors: one line on stderr, exit 1 ---------------------------------------------------

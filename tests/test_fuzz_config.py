@@ -40,7 +40,7 @@ from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 from hypothesis.configuration import set_hypothesis_home_dir
 
-from rolecall import config
+from rolecall import _validate, config
 from rolecall.config import Config, ConfigError, Profile
 
 FILE = "roles.toml"
@@ -156,7 +156,7 @@ session_names = bounded_text(SESSION_CHARS, 2, 64)
 # Keys whose value does not depend on the rest of the document.
 SIMPLE_KEYS: dict[str, st.SearchStrategy[Any]] = {
     "role_session_name": session_names,
-    "duration_seconds": st.integers(config.MIN_DURATION, config.MAX_DURATION),
+    "duration_seconds": st.integers(_validate.MIN_DURATION, _validate.MAX_DURATION),
     "external_id": bounded_text(EXTERNAL_ID_CHARS, 2, 1224),
     "mfa_serial": mfa_serials,
     "mfa_token_command": mfa_commands,
@@ -432,7 +432,7 @@ def check_config(result: Config) -> None:
         assert profile.parent == (source if source != name and source in profiles else None)
         if profile.duration_seconds is not None:
             assert type(profile.duration_seconds) is int
-            assert config.MIN_DURATION <= profile.duration_seconds <= config.MAX_DURATION
+            assert _validate.MIN_DURATION <= profile.duration_seconds <= _validate.MAX_DURATION
         if profile.mfa_token_command is not None:
             assert profile.mfa_token_command and profile.mfa_token_command[0]
         assert len(profile.policy_arns) <= 10

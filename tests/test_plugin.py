@@ -156,6 +156,7 @@ def test_provider_sits_right_before_assume_role(aws: Aws) -> None:
 
 
 def test_nothing_changes_without_a_roles_file(aws: Aws) -> None:
+    """The provider is placed only when the resolver is built with a roles.toml in place."""
     resolver = botocore.session.Session().get_component("credential_provider")
     assert "rolecall" not in [p.METHOD for p in resolver.providers]
 
@@ -261,15 +262,20 @@ def test_config_edits_are_picked_up_by_a_running_process(aws: Aws) -> None:
     assert "assumed-role/Renamed/" in identity(boto3.Session(profile_name="prod"))
 
 
-def test_broken_config_surfaces_at_credential_resolution(aws: Aws,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_broken_profile_raises_and_others_resolve_as_botocore(
+        aws: Aws, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
     path = aws.roles(PROD + "duration_seconds = 60\n")
-    session = boto3.Session()  # creating a Session never raises
+    session = boto3.Session(profile_name="prod")  # creating a Session never raises
     with pytest.raises(rolecall.ConfigError) as caught:
         session.get_credentials()
     message = str(caught.value)
     assert str(path) in message and "'prod'" in message and "'duration_seconds'" in message
     assert "900 to 43200" in message
+    assert caught.value.__cause__ is None and caught.value.__context__ is None
+    # A profile roles.toml does not declare resolves exactly as botocore resolves it.
+    assert boto3.Session().get_credentials().method == "shared-credentials-file"
+    warnings = [r.getMessage() for r in caplog.records if r.name == "rolecall"]
+    assert len(warnings) == 1 and "'duration_seconds'" in warnings[0]  # once per process
     monkeypatch.setenv("ROLECALL_DISABLE", "1")
     assert boto3.Session().get_credentials().method == "shared-credentials-file"
 

@@ -80,7 +80,7 @@ def test_files_are_private(aws: Aws) -> None:
     folder = aws.root / "cache"
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
     files = list(folder.iterdir())
-    assert {p.suffix for p in files} == {".json", ".lock"}
+    assert {p.suffix for p in files} == {".json", ".lock", ".snapshot"}
     for path in files:
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
 

@@ -67,9 +67,10 @@ def _register(botocore: "ModuleType") -> None:
 def _initialize(session: "Any") -> None:
     """botocore initializer: runs inside every ``Session.__init__``, so it never raises."""
     try:
-        from rolecall import plugin
+        if not disabled():
+            from rolecall import initializer
 
-        plugin.initialize(session)
+            initializer.initialize(session)
     except Exception:
         import logging
 

@@ -10,7 +10,7 @@ import json
 import os
 import sys
 
-__all__ = ["distrust", "read_json", "write_json"]
+__all__ = ["Unreadable", "distrust", "read_capped", "read_json", "write_json"]
 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
@@ -24,6 +24,32 @@ def distrust(st: os.stat_result) -> str | None:
     if st.st_mode & 0o077:
         return f"mode {st.st_mode & 0o777:04o} lets others in"
     return None
+
+
+class Unreadable(Exception):
+    """A file that may not or cannot be read; str() says why (no path in the text)."""
+
+
+def read_capped(path: str, limit: int, *, nofollow: bool = False) -> bytes:
+    """A regular file of at most ``limit`` bytes, read without ever blocking (a FIFO or a device
+    in its place is refused, never waited on)."""
+    import stat
+
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags | (_NOFOLLOW if nofollow else 0))
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise Unreadable(exc.strerror or str(exc)) from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise Unreadable("not a regular file")
+    with os.fdopen(fd, "rb") as handle:
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise Unreadable(f"larger than {limit} bytes")
+    return data
 
 
 def read_json(path: str, limit: int = 1 << 16) -> tuple[object, str | None]:

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any, NamedTuple
 
@@ -19,11 +21,11 @@ import botocore.session
 from botocore.config import Config as ClientConfig
 from botocore.exceptions import BotoCoreError, ClientError, CredentialRetrievalError
 
-from rolecall import __version__, cache, plugin
+from rolecall import __version__, cache, sessions
 from rolecall.config import Config, Profile
 from rolecall.request import build_request, cache_key, sts_endpoint
 
-__all__ = ["AssumeRoleError", "internal_session", "obtain", "sts_region"]
+__all__ = ["CHAIN_VARIABLE", "AssumeRoleError", "obtain", "sts_region"]
 
 logger = logging.getLogger("rolecall")
 
@@ -41,26 +43,20 @@ _PROVIDER_FOR_SOURCE = {
 }
 
 class AssumeRoleError(CredentialRetrievalError):
-    """rolecall could not get credentials for a profile; says which profile and role, never a
-    secret. Subclasses botocore's CredentialRetrievalError, so existing handlers catch it."""
+    """rolecall could not get credentials for a profile; says which profile (and, for a chain,
+    through which links) and which role, never a secret. Subclasses botocore's
+    CredentialRetrievalError, so existing handlers catch it."""
 
-    fmt = ("rolecall could not get credentials for profile {profile!r} (role {role_arn}): "
-           "{error_msg}")
+    fmt = "could not get credentials for profile {profile!r} ({where}): {error_msg}"
 
-    def __init__(self, profile: str, role_arn: str, error_msg: str) -> None:
-        super().__init__(provider=METHOD, profile=profile, role_arn=role_arn, error_msg=error_msg)
-
-
-def internal_session(profile: str | None = None) -> botocore.session.Session:
-    """A plain botocore Session for rolecall's own use: resolves ``profile`` exactly as botocore
-    does without rolecall, and calls STS on regional endpoints."""
-    with plugin.left_alone():
-        session = botocore.session.Session(profile=profile)
-    # Whether or not the start-up hook is armed (ROLECALL_DISABLE=1, python -S): rolecall's own
-    # sessions know roles.toml's profiles, so the command line works regardless.
-    plugin.add_profiles(session)
-    session.set_config_variable("sts_regional_endpoints", "regional")
-    return session
+    def __init__(self, profile: str, role_arn: str, error_msg: str,
+                 via: tuple[str, ...] = ()) -> None:
+        where = ", ".join([*(f"via {name!r}" for name in via), f"role {role_arn}"])
+        super().__init__(provider=METHOD, profile=profile, role_arn=role_arn, error_msg=error_msg,
+                         where=where)
+        self.role_arn = role_arn
+        self.error_msg = error_msg
+        self.via = via
 
 
 def sts_region(profile: Profile, session: botocore.session.Session | None = None) -> str:
@@ -91,10 +87,19 @@ class _Source(NamedTuple):
 def obtain(config: Config, name: str, need: float = 0) -> cache.Entry:
     """Fresh credentials for rolecall profile ``name``: from the cache, else one AssumeRole.
     ``need``: seconds they must have left where the role's lifetime allows (credential_process)."""
-    profile = config.profiles[name]
+    profile = config.profile(name)
+    looping = _in_chain(name)
+    if looping and not profile.cache:
+        raise _loop_error(profile)  # nothing to wait for: each process would start another
     try:
+        # An ancestor fetching this profile holds its lock: the wait is bounded, and a lock
+        # still held after it means the ancestor is waiting for us. A stale entry (a process
+        # started while its parent was fetching) finds the lock free and goes on.
         return cache.get(cache_key(config, name), lambda: _assume(config, profile), label=name,
-                         persist=profile.cache, need=need)
+                         persist=profile.cache, need=need,
+                         lock_timeout=LOOP_WAIT if looping else None)
+    except cache.LockTimeout:
+        raise _loop_error(profile) from None
     except cache.SharedFailure as exc:
         raise AssumeRoleError(profile.name, profile.role_arn, str(exc)) from None
 
@@ -102,28 +107,87 @@ def obtain(config: Config, name: str, need: float = 0) -> cache.Entry:
 def _source(config: Config, profile: Profile) -> _Source:
     """The credentials that sign the AssumeRole call."""
     if profile.parent is not None:
-        entry = obtain(config, profile.parent)
+        try:
+            entry = obtain(config, profile.parent)
+        except AssumeRoleError as exc:
+            # Name the profile the user asked for, and the path to the link that failed.
+            raise AssumeRoleError(profile.name, exc.role_arn, exc.error_msg,
+                                  via=(profile.parent, *exc.via)) from None
         return _Source(entry.access_key, entry.secret_key, entry.token,
                        f"rolecall profile {profile.parent!r}")
     load: Callable[[], Any]
     if profile.source_profile is not None:
         description = f"source_profile {profile.source_profile!r}"
-        load = internal_session(profile.source_profile).get_credentials
+        load = sessions.internal(config, profile.source_profile).get_credentials
         missing = "has no credentials that botocore can resolve"
     else:
         description = f"credential_source {profile.credential_source}"
         # A session with no explicit profile: botocore drops its env provider otherwise.
-        resolver = botocore.credentials.create_credential_resolver(internal_session())
+        resolver = botocore.credentials.create_credential_resolver(sessions.internal(config))
         load = resolver.get_provider(_PROVIDER_FOR_SOURCE[str(profile.credential_source)]).load
         missing = "provided no credentials"
     try:
         credentials = load()
     except BotoCoreError as exc:
-        raise AssumeRoleError(profile.name, profile.role_arn, f"{description}: {exc}") from exc
+        raise AssumeRoleError(profile.name, profile.role_arn, f"{description}: {exc}") from None
     if credentials is None:
         raise AssumeRoleError(profile.name, profile.role_arn, f"{description} {missing}")
     frozen = credentials.get_frozen_credentials()
     return _Source(str(frozen.access_key), str(frozen.secret_key), frozen.token, description)
+
+
+# Between processes: the profiles whose credentials a process is fetching right now, so that a
+# credential_process it runs (`rolecall credential-process`, directly or through other profiles)
+# does not wait forever for the lock that this process holds. Entries are "pid:profile"; entries
+# of this very process are other threads' fetches, never a loop.
+CHAIN_VARIABLE = "ROLECALL_PROCESS_CHAIN"
+LOOP_WAIT = 3.0  # seconds a profile that an ancestor is fetching may wait for its lock
+_fetching: dict[str, int] = {}
+_fetching_lock = threading.Lock()
+
+
+def _foreign() -> list[str]:
+    """The chain's entries that ancestor processes made, outermost first."""
+    own = str(os.getpid())
+    return [item for item in os.environ.get(CHAIN_VARIABLE, "").split(",")
+            if item and item.rpartition(":")[0] != own]
+
+
+def _in_chain(name: str) -> bool:
+    return name in (item.rpartition(":")[2] for item in _foreign())
+
+
+def _loop_error(profile: Profile) -> AssumeRoleError:
+    names = [item.rpartition(":")[2] for item in _foreign()]
+    return AssumeRoleError(profile.name, profile.role_arn, (
+        f"credential_process loop: {' -> '.join([*names, profile.name])} (a source of profile "
+        f"{names[-1]!r} runs `rolecall credential-process` for profile {profile.name!r} while it "
+        "is being fetched; give it another source)"))
+
+
+@contextmanager
+def _announced(name: str) -> Iterator[None]:
+    """While ``name`` is fetched, child processes see it in ``ROLECALL_PROCESS_CHAIN``."""
+    with _fetching_lock:
+        _fetching[name] = _fetching.get(name, 0) + 1
+        _publish()
+    try:
+        yield
+    finally:
+        with _fetching_lock:
+            _fetching[name] -= 1
+            if not _fetching[name]:
+                del _fetching[name]
+            _publish()
+
+
+def _publish() -> None:
+    own = [f"{os.getpid()}:{name}" for name in _fetching]
+    value = ",".join([*_foreign(), *own])
+    if value:
+        os.environ[CHAIN_VARIABLE] = value
+    else:
+        os.environ.pop(CHAIN_VARIABLE, None)
 
 
 def _client_config(session: botocore.session.Session) -> ClientConfig:
@@ -139,10 +203,15 @@ def _client_config(session: botocore.session.Session) -> ClientConfig:
 
 
 def _assume(config: Config, profile: Profile) -> cache.Entry:
+    with _announced(profile.name):
+        return _call_sts(config, profile)
+
+
+def _call_sts(config: Config, profile: Profile) -> cache.Entry:
     # The STS client follows the profile's own settings (retries, region, endpoints), as
     # botocore's assume-role provider follows the user's session; only its keys come from the
     # source.
-    session = internal_session(profile.name)
+    session = sessions.internal(config, profile.name)
     source = _source(config, profile)
     request = build_request(profile, source_is_temporary=source.token is not None)
     if profile.mfa_serial is not None:

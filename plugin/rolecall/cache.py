@@ -30,8 +30,10 @@ from pathlib import Path
 from typing import NamedTuple
 
 from rolecall import _files, lifetime, locations
+from rolecall.filelock import LockTimeout
 
-__all__ = ["ADVISORY_MAX", "MANDATORY_MAX", "Entry", "SharedFailure", "clear", "directory",
+__all__ = ["ADVISORY_MAX", "MANDATORY_MAX", "Entry", "LockTimeout", "SharedFailure", "clear",
+           "directory",
            "encode", "get", "lookup", "make_key", "peek", "windows"]
 
 logger = logging.getLogger("rolecall")
@@ -224,11 +226,12 @@ def _lock_for(key: str) -> threading.Lock:
         return lock
 
 
-def get(key: str, fetch: Callable[[], Entry], label: str = "", persist: bool = True,
-        need: float = 0) -> Entry:
+def get(key: str, fetch: Callable[[], Entry], label: str = "", *, persist: bool = True,
+        need: float = 0, lock_timeout: float | None = None) -> Entry:
     """A fresh entry for ``key`` (see :meth:`Entry.fresh` for ``need``). ``fetch`` runs at most
     once at a time per key: in this process, and, when ``persist``, across every process that
-    shares the disk cache."""
+    shares the disk cache. Raises :class:`LockTimeout` when another process holds the key's lock
+    for longer than ``lock_timeout`` seconds (None: as long as it takes)."""
     entry = _entries.get(key)
     if entry is not None and entry.fresh(need=need):
         logger.debug("rolecall: %s: memory cache hit, expires %s", label, entry.expiry.isoformat())
@@ -249,7 +252,10 @@ def get(key: str, fetch: Callable[[], Entry], label: str = "", persist: bool = T
                 logger.debug("rolecall: %s: cache miss (disk cache off)", label)
                 entry = fetch()
             else:
-                entry = _get_shared(folder, key, fetch, label, need)
+                entry = _get_shared(folder, key, fetch, label, need=need,
+                                    lock_timeout=lock_timeout)
+        except LockTimeout:
+            raise  # not a failure of the fetch: nothing to share with those queued behind
         except Exception as exc:
             _failures[key] = (time.monotonic(), exc)
             raise
@@ -258,8 +264,8 @@ def get(key: str, fetch: Callable[[], Entry], label: str = "", persist: bool = T
         return entry
 
 
-def _get_shared(folder: Path, key: str, fetch: Callable[[], Entry], label: str,
-                need: float) -> Entry:
+def _get_shared(folder: Path, key: str, fetch: Callable[[], Entry], label: str, *,
+                need: float, lock_timeout: float | None) -> Entry:
     path = folder / f"{key}.json"
     entry = _read(path)
     if entry is not None and entry.fresh(need=need):
@@ -268,7 +274,7 @@ def _get_shared(folder: Path, key: str, fetch: Callable[[], Entry], label: str,
     from rolecall import filelock  # only on a miss
 
     queued = time.time()
-    with filelock.hold(folder / f"{key}.lock"):
+    with filelock.hold(folder / f"{key}.lock", lock_timeout):
         entry = _read(path)  # another process may have fetched while we waited
         if entry is not None and entry.fresh(need=need):
             logger.debug("rolecall: %s: disk cache hit after wait, expires %s", label,

@@ -17,9 +17,24 @@ from botocore.credentials import CredentialProvider, DeferredRefreshableCredenti
 
 from rolecall import config, resolve
 
-__all__ = ["RoleCredentials", "RolecallProvider"]
+__all__ = ["RoleCredentials", "RolecallProvider", "managed"]
 
 logger = logging.getLogger("rolecall")
+
+
+def managed(profile_name: str, config_path: str | os.PathLike[str] | None) -> config.Config | None:
+    """The roles.toml that manages ``profile_name``, or None when no roles.toml declares it.
+
+    Raises :class:`rolecall.ConfigError` for a declared profile that cannot be used (its own
+    mistake, or one up its chain or in the file as a whole), and when roles.toml cannot be read at
+    all: then nobody can tell which profiles it declares, and a declared one must never fall back
+    silently to other credentials.
+    """
+    loaded = config.load(config_path)
+    if loaded is None or not loaded.declares(profile_name):
+        return None
+    loaded.profile(profile_name)  # raises its ConfigError
+    return loaded
 
 
 class RoleCredentials(DeferredRefreshableCredentials):
@@ -55,11 +70,14 @@ class RolecallProvider(CredentialProvider):
     """Assumes the role roles.toml declares for ``profile_name``; None for other profiles.
 
     ``config_path`` defaults to ``ROLECALL_CONFIG`` or the platform's config directory, looked up at
-    each ``load()``. Raises :class:`rolecall.ConfigError` when roles.toml is invalid.
+    each ``load()``. Raises :class:`rolecall.ConfigError` where the profile is declared but cannot
+    be used (see :func:`managed`).
     """
 
     METHOD = "rolecall"
-    CANONICAL_NAME = "rolecall"
+    # botocore asks providers it does not ship to prefix their canonical names with "custom";
+    # canonical names only matter to credential_source, which names botocore's own providers.
+    CANONICAL_NAME = "custom-rolecall"
 
     def __init__(self, profile_name: str | None = None,
                  config_path: str | os.PathLike[str] | None = None) -> None:
@@ -72,11 +90,10 @@ class RolecallProvider(CredentialProvider):
         return self._profile_name
 
     def load(self) -> RoleCredentials | None:
-        loaded = config.load(self._config_path)
-        if loaded is None or self._profile_name not in loaded.profiles:
+        loaded = managed(self._profile_name, self._config_path)
+        if loaded is None:
             return None
-        logger.debug("rolecall: profile %s is managed by %s", self._profile_name,
-                           loaded.path)
+        logger.debug("rolecall: profile %s is managed by %s", self._profile_name, loaded.path)
         return RoleCredentials(self._profile_name, loaded)
 
     def __repr__(self) -> str:

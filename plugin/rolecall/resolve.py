@@ -13,7 +13,7 @@ __all__ = ["credentials"]
 def credentials(config: Config, name: str, need: float = 0) -> cache.Entry:
     """Fresh credentials for ``name`` with more than ``need`` seconds left where the role's
     lifetime allows. Raises botocore's CredentialRetrievalError (rolecall's subclass) on failure."""
-    if config.profiles[name].cache:
+    if config.profile(name).cache:
         entry = cache.lookup(request.cache_key(config, name), need, label=name)
         if entry is not None:
             return entry

@@ -16,19 +16,11 @@ from rolecall import cache, config, request, resolve
 from rolecall.cli import fastpath
 from rolecall.cli._output import CliError, fail
 
-__all__ = ["CHAIN_VARIABLE", "config_with", "credential_process", "setup_process"]
-
-CHAIN_VARIABLE = "ROLECALL_PROCESS_CHAIN"
+__all__ = ["config_with", "credential_process", "setup_process"]
 
 
 def credential_process(profile: str) -> int:
     """Print the credentials of rolecall profile ``profile`` as credential_process JSON."""
-    chain = [name for name in os.environ.get(CHAIN_VARIABLE, "").split(",") if name]
-    if profile in chain:
-        loop = " -> ".join([*chain, profile])
-        return fail(f"credential_process loop: {loop} (a source of profile {chain[-1]!r} runs "
-                    f"rolecall for profile {profile!r} again; give it another source)")
-    os.environ[CHAIN_VARIABLE] = ",".join([*chain, profile])
     try:
         loaded = config_with(profile)
         entry = resolve.credentials(loaded, profile, fastpath.NEED_SECONDS)
@@ -47,9 +39,12 @@ def config_with(profile: str) -> config.Config:
     loaded = config.load(path)
     if loaded is None:
         raise CliError(f"no roles.toml at {path} (set ROLECALL_CONFIG, or run `rolecall init`)")
-    if profile not in loaded.profiles:
+    if not loaded.declares(profile):
+        if loaded.problems:  # it may be declared in a part of the file that does not parse
+            raise config.ConfigError(loaded.problems)
         known = ", ".join(sorted(loaded.profiles)) or "none"
         raise CliError(f"profile {profile!r} is not declared in {path} (declared: {known})")
+    loaded.profile(profile)  # a declared profile that cannot be used raises its ConfigError
     return loaded
 
 

@@ -73,17 +73,19 @@ def list_profiles() -> int:
         rows.append((name, profile.role_arn, _source(profile), profile.region or "-",
                      _cache_state(loaded, name)))
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
-    for row in rows:
+    for row in rows if loaded.profiles else ():
         say("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) +
             "  " + row[4])
+    if loaded.problems:
+        return fail(str(config.ConfigError(loaded.problems)))
     return 0
 
 
 def _aws_profiles() -> dict[str, dict[str, Any]]:
-    from rolecall import assume
+    from rolecall import sessions
 
     try:
-        profiles: dict[str, dict[str, Any]] = assume.internal_session().full_config["profiles"]
+        profiles: dict[str, dict[str, Any]] = sessions.internal(None).full_config["profiles"]
     except Exception:  # noqa: BLE001 - a broken AWS config: say so where it matters
         return {}
     return profiles
@@ -114,6 +116,10 @@ def check() -> int:
         return 1
     if loaded is None:
         return fail(f"no roles.toml at {path}")
+    if loaded.problems:
+        for problem in loaded.problems:
+            say(str(problem))
+        return 1
     aws = _aws_profiles()
     problems = 0
     for name, profile in sorted(loaded.profiles.items()):
@@ -140,8 +146,10 @@ def explain(profile: str | None) -> int:
     path = config.locate()
     try:
         loaded = config.load(path)
+        if loaded is not None and name in loaded.errors:
+            loaded.profile(name)
     except config.ConfigError as exc:
-        say(f"roles.toml: {path}: INVALID; credential resolution will raise:")
+        say(f"roles.toml: {path}: INVALID for this profile; credential resolution will raise:")
         for problem in exc.problems:
             say(f"  {problem}")
         return 1

@@ -1,0 +1,162 @@
+"""The botocore initializer: what rolecall arranges on every new botocore (and aiobotocore) Session.
+
+It runs inside ``Session.__init__``, where the program has not yet finished configuring the session
+(``config_file``, ``credentials_file`` and ``profile`` may still be set), so it reads nothing and
+never raises. It only arranges two things, and botocore triggers them lazily, as it does its own
+work, from the session's configuration at that moment:
+
+1. when botocore first builds the session's profile map: the roles.toml profiles are added to it
+   (region only, never role_arn), so that ``AWS_PROFILE=prod`` and ``profile_name="prod"`` work for
+   profiles that exist only in roles.toml;
+2. when botocore first builds the session's credential resolver: the rolecall provider is placed in
+   it with the resolver's own API, right before ``assume-role`` (environment keys still win unless a
+   profile was passed explicitly, exactly as botocore decides).
+
+A roles.toml problem is a warning here (one line per problem per process); it raises only where a
+profile it touches resolves its credentials.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from rolecall import config, sessions
+
+__all__ = ["initialize"]
+
+logger = logging.getLogger("rolecall")
+_warned: set[str] = set()
+
+
+def initialize(session: Any) -> None:
+    """botocore initializer (see the module docstring). Never raises."""
+    try:
+        if not getattr(session, "rolecall_internal", False):
+            _arrange(session)
+    except Exception:
+        logger.debug("rolecall: initializer failed", exc_info=True)
+
+
+def _arrange(session: Any) -> None:
+    build_profile_map: Callable[[], Any] = session._build_profile_map
+    declared = False
+
+    def build_profile_map_with_roles() -> Any:
+        nonlocal declared
+        profiles = build_profile_map()
+        if not declared:
+            declared = True
+            _declare(profiles)
+        return profiles
+
+    # An instance attribute, so only this session is affected; botocore calls it through self.
+    session._build_profile_map = build_profile_map_with_roles
+    locator = session._components
+    create_resolver: Callable[[], Any] | None = locator._deferred.get("credential_provider")
+    if create_resolver is None:
+        return  # already built, or replaced by the program: not ours to change
+
+    def create_resolver_with_rolecall() -> Any:
+        resolver = create_resolver()
+        if _in_force():
+            _place(session, resolver)
+        return resolver
+
+    locator.lazy_register_component("credential_provider", create_resolver_with_rolecall)
+
+
+def _loaded() -> config.Config | None:
+    """The roles.toml in force, warning once per problem per process."""
+    try:
+        loaded = config.load()
+    except config.ConfigError as exc:
+        _warn(exc.problems, "every credential resolution through rolecall will fail")
+        raise
+    if loaded is not None and loaded.problems:
+        _warn(loaded.problems, "the profiles it touches will fail")
+    return loaded
+
+
+def _warn(problems: tuple[config.Problem, ...], consequence: str) -> None:
+    for problem in problems:
+        text = str(problem)
+        if text not in _warned:
+            _warned.add(text)
+            logger.warning("rolecall: %s (%s; ROLECALL_DISABLE=1 switches rolecall off)",
+                           text, consequence)
+
+
+def _in_force() -> bool:
+    """Whether rolecall has anything to do: a roles.toml (readable or not) exists."""
+    try:
+        return _loaded() is not None
+    except Exception:  # noqa: BLE001 - unreadable: the provider raises for every profile
+        return True
+
+
+def _declare(profiles: Any) -> None:
+    try:
+        loaded = _loaded()
+    except config.ConfigError:
+        return  # unreadable: no names to declare; the provider raises for every profile
+    if loaded is not None and isinstance(profiles, dict):
+        sessions.declare(profiles, loaded)
+
+
+def _place(session: Any, resolver: Any) -> None:
+    """Put the provider for the session's profile into its resolver, botocore's way."""
+    if _is_aio(session):
+        provider = _aio_provider(session)
+    else:
+        from rolecall.provider import RolecallProvider
+
+        provider = RolecallProvider(profile_name=_profile(session))
+    for method, insert in (("assume-role", "insert_before"), ("env", "insert_after")):
+        try:
+            getattr(resolver, insert)(method, provider)
+        except Exception:  # noqa: BLE001, S112 - botocore's UnknownCredentialError: try the next
+            continue
+        return
+    resolver.providers.insert(0, provider)
+
+
+def _profile(session: Any) -> str:
+    return str(session.get_config_variable("profile") or "default")
+
+
+def _is_aio(session: Any) -> bool:
+    return any(cls.__module__.partition(".")[0] == "aiobotocore" for cls in type(session).__mro__)
+
+
+def _aio_provider(session: Any) -> Any:
+    profile = _profile(session)
+    try:
+        from rolecall.aioprovider import AioRolecallProvider  # type: ignore[import-not-found,unused-ignore]
+    except ImportError as exc:
+        return _Unsupported(profile, str(exc))
+    return AioRolecallProvider(profile_name=profile)
+
+
+class _Unsupported:
+    """In an aiobotocore resolver where rolecall's async provider cannot run: a managed profile
+    raises (never a silent fall-through to its source's keys); others resolve as without it."""
+
+    METHOD = "rolecall"
+    CANONICAL_NAME = "custom-rolecall"
+
+    def __init__(self, profile_name: str, reason: str) -> None:
+        self.profile_name = profile_name
+        self.reason = reason
+
+    async def load(self) -> None:
+        from rolecall.provider import managed
+
+        if managed(self.profile_name, None) is not None:
+            from botocore.exceptions import CredentialRetrievalError
+
+            raise CredentialRetrievalError(
+                provider=self.METHOD,
+                error_msg=f"profile {self.profile_name!r} is declared in roles.toml, but rolecall "
+                          f"cannot serve aiobotocore sessions here: {self.reason}")

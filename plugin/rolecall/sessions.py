@@ -1,0 +1,49 @@
+"""rolecall's own botocore sessions: for source credentials and for its STS calls.
+
+They are botocore exactly as without rolecall (the initializer leaves instances of
+:class:`InternalSession` alone), except that they know the profiles of the :class:`Config` they are
+made for, so that a profile declared only in roles.toml has its settings (region, retries) and
+exists. Nothing here looks up a roles.toml of its own: the caller passes the one it uses.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import MutableMapping
+from typing import Any
+
+import botocore.session
+
+from rolecall.config import Config
+
+__all__ = ["InternalSession", "declare", "internal"]
+
+
+class InternalSession(botocore.session.Session):
+    """A botocore Session that the rolecall initializer does not touch."""
+
+    rolecall_internal = True
+
+
+def internal(config: Config | None, profile: str | None = None) -> InternalSession:
+    """A session resolving ``profile`` as botocore does without rolecall, calling STS on regional
+    endpoints, and knowing ``config``'s profiles."""
+    session = InternalSession(profile=profile)
+    if config is not None:
+        # A broken AWS config: botocore reports it itself, where it is used.
+        with contextlib.suppress(Exception):
+            declare(session.full_config["profiles"], config)
+    session.set_config_variable("sts_regional_endpoints", "regional")
+    return session
+
+
+def declare(profiles: MutableMapping[str, Any], config: Config) -> None:
+    """Make ``config``'s profiles known in a botocore profile map, never overriding what the AWS
+    files say: a usable profile adds at most its region; a broken one is declared empty, so that
+    using it raises its ConfigError rather than botocore's ProfileNotFound."""
+    for name, profile in config.profiles.items():
+        entry = profiles.setdefault(name, {})
+        if profile.region and "region" not in entry:
+            entry["region"] = profile.region
+    for name in config.errors:
+        profiles.setdefault(name, {})
