@@ -119,3 +119,22 @@ def test_error_texts_carry_no_secret(planted: Aws) -> None:
     texts.append(done.stderr)
     assert "not authorized" in texts[0] and "no 6-digit code" in texts[3]
     assert_clean("\n".join(texts), secrets, "an error text")
+
+
+def test_botocore_debug_logs_of_rolecalls_sts_calls_carry_no_secret(
+        planted: Aws, caplog: pytest.LogCaptureFixture) -> None:
+    """With the root logger at DEBUG, botocore logs request and response bodies: rolecall's own
+    STS calls (the MFA code going out, the role's keys coming back) are kept out of them."""
+    with caplog.at_level(logging.DEBUG):
+        for name in ("prod", "child"):
+            boto3.Session(profile_name=name).get_credentials().get_frozen_credentials()
+        fetching = len(caplog.records)
+        boto3.Session(profile_name="child").client("sts").get_caller_identity()
+    records = [r for r in caplog.records[:fetching] if r.name.startswith("botocore")]
+    said = [r.getMessage() for r in records]
+    assert any("rolecall's STS call; not logged" in text for text in said)
+    # The program's own calls are logged as ever (botocore's business, see README: Secrets).
+    assert any("GetCallerIdentity" in r.getMessage() for r in caplog.records[fetching:])
+    secrets = canaries(planted, "prod", "child")
+    leaked = sorted({r.name for r in records for s in secrets if s in r.getMessage()})
+    assert leaked == [], f"secrets in the DEBUG log of {leaked}"

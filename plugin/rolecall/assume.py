@@ -8,6 +8,7 @@ credential_process, web identity, its own role_arn), or from a ``credential_sour
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import os
 import threading
@@ -144,6 +145,8 @@ CHAIN_VARIABLE = "ROLECALL_PROCESS_CHAIN"
 LOOP_WAIT = 3.0  # seconds a profile that an ancestor is fetching may wait for its lock
 _fetching: dict[str, int] = {}
 _fetching_lock = threading.Lock()
+_stack: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar("rolecall_fetching",
+                                                                         default=())
 
 
 def _foreign() -> list[str]:
@@ -158,7 +161,7 @@ def _in_chain(name: str) -> bool:
 
 
 def _loop_error(profile: Profile) -> AssumeRoleError:
-    names = [item.rpartition(":")[2] for item in _foreign()]
+    names = [item.rpartition(":")[2] for item in _foreign()] + list(_stack.get())
     return AssumeRoleError(profile.name, profile.role_arn, (
         f"credential_process loop: {' -> '.join([*names, profile.name])} (a source of profile "
         f"{names[-1]!r} runs `rolecall credential-process` for profile {profile.name!r} while it "
@@ -171,9 +174,11 @@ def _announced(name: str) -> Iterator[None]:
     with _fetching_lock:
         _fetching[name] = _fetching.get(name, 0) + 1
         _publish()
+    token = _stack.set((*_stack.get(), name))
     try:
         yield
     finally:
+        _stack.reset(token)
         with _fetching_lock:
             _fetching[name] -= 1
             if not _fetching[name]:
@@ -203,8 +208,37 @@ def _client_config(session: botocore.session.Session) -> ClientConfig:
 
 
 def _assume(config: Config, profile: Profile) -> cache.Entry:
-    with _announced(profile.name):
-        return _call_sts(config, profile)
+    token = _quiet.set(True)
+    try:
+        with _announced(profile.name):
+            return _call_sts(config, profile)
+    finally:
+        _quiet.reset(token)
+
+
+# botocore's DEBUG loggers print request and response bodies, headers and canonical requests:
+# for rolecall's STS calls those hold the MFA code, the source's session token and the role's
+# keys. While rolecall fetches credentials, their records say so instead of carrying them.
+_quiet: contextvars.ContextVar[bool] = contextvars.ContextVar("rolecall_quiet", default=False)
+_TALKATIVE = ("botocore.endpoint", "botocore.parsers", "botocore.auth", "botocore.hooks")
+
+
+class _Redact(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if _quiet.get():
+            record.msg = "(a step of rolecall's STS call; not logged: it may carry secrets)"
+            record.args = ()
+        return True
+
+
+def _install_redaction() -> None:
+    for name in _TALKATIVE:
+        target = logging.getLogger(name)
+        if not any(isinstance(f, _Redact) for f in target.filters):
+            target.addFilter(_Redact())
+
+
+_install_redaction()
 
 
 def _call_sts(config: Config, profile: Profile) -> cache.Entry:
