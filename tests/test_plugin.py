@@ -145,14 +145,19 @@ def test_environment_keys_win_unless_a_profile_is_passed_explicitly(
     assert boto3.Session(profile_name="prod").get_credentials().method == "rolecall"
 
 
-def test_provider_sits_right_before_assume_role(aws: Aws) -> None:
+def test_provider_sits_right_before_assume_role(aws: Aws,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
     aws.roles(PROD)
     resolver = botocore.session.Session(profile="prod").get_component("credential_provider")
     names = [p.METHOD for p in resolver.providers]
     assert names[names.index("rolecall") + 1] == "assume-role"
     assert "env" not in names  # explicit profile: botocore drops the env provider itself
+    monkeypatch.setenv("AWS_PROFILE", "prod")
     implicit = botocore.session.Session().get_component("credential_provider")
     assert [p.METHOD for p in implicit.providers][:3] == ["env", "rolecall", "assume-role"]
+    # A profile roles.toml does not declare gets botocore's resolver exactly as it is.
+    plain = botocore.session.Session(profile="default").get_component("credential_provider")
+    assert "rolecall" not in [p.METHOD for p in plain.providers]
 
 
 def test_nothing_changes_without_a_roles_file(aws: Aws) -> None:

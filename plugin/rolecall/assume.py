@@ -221,13 +221,18 @@ def _assume(config: Config, profile: Profile) -> cache.Entry:
 # keys. While rolecall fetches credentials, their records say so instead of carrying them.
 _quiet: contextvars.ContextVar[bool] = contextvars.ContextVar("rolecall_quiet", default=False)
 _TALKATIVE = ("botocore.endpoint", "botocore.parsers", "botocore.auth", "botocore.hooks")
+REDACTED = "<redacted by rolecall: part of its STS call>"
 
 
 class _Redact(logging.Filter):
+    """Keeps what botocore says it does (the message), drops what it shows (the arguments)."""
+
     def filter(self, record: logging.LogRecord) -> bool:
-        if _quiet.get():
-            record.msg = "(a step of rolecall's STS call; not logged: it may carry secrets)"
-            record.args = ()
+        if _quiet.get() and record.args:
+            if isinstance(record.args, tuple):
+                record.args = (REDACTED,) * len(record.args)
+            else:
+                record.msg, record.args = f"{record.msg} ({REDACTED})", ()
         return True
 
 

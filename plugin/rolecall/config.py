@@ -12,13 +12,14 @@ The validated result is kept in memory and, for the next process, as a snapshot 
 (:mod:`rolecall._validate`, which imports tomllib) run only after an edit.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: typing.NamedTuple compiles every string
+# annotation, which made importing this module (on every botocore Session's path) ~1 ms slower.
 import os
 import threading
 from collections.abc import Mapping
 from pathlib import Path
-from typing import NamedTuple
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from rolecall import locations
 
@@ -121,22 +122,19 @@ def default_path() -> Path:
     return Path(platformdirs.user_config_dir("rolecall", appauthor=False)) / "roles.toml"
 
 
-# path -> (the file's identity, what it holds); an identity is (size, mtime_ns, ctime_ns, inode).
-_loaded: dict[str, tuple[tuple[int, ...], Config | ConfigError]] = {}
+# path -> (the file's identity, what it holds)
+_loaded: dict[str, tuple[list[int], "Config | ConfigError"]] = {}
 _loaded_lock = threading.Lock()
 
 
-def identity(st: os.stat_result) -> tuple[int, ...]:
-    """What changes whenever the file's content may have changed."""
-    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
-
-
-def load(path: str | os.PathLike[str] | None = None) -> Config | None:
+def load(path: "str | os.PathLike[str] | None" = None) -> "Config | None":
     """The config at ``path`` (default :func:`locate`), or None when there is no file.
 
     Costs a stat while the file is unchanged. Raises :class:`ConfigError` only when the file
     cannot be read at all; mistakes in it are kept per profile (see :class:`Config`).
     """
+    from rolecall import _snapshot
+
     path = str(locate() if path is None else path)
     try:
         st = os.stat(path)
@@ -144,12 +142,12 @@ def load(path: str | os.PathLike[str] | None = None) -> Config | None:
         return None
     except OSError as exc:
         raise ConfigError([Problem(path, None, None, f"cannot read: {exc.strerror}")]) from None
-    key = identity(st)
+    key = _snapshot.identity(st)
     cached = _loaded.get(path)
     if cached is not None and cached[0] == key:
         result = cached[1]
     else:
-        result = _read(path, st)
+        result = _read(path, key)
         with _loaded_lock:
             _loaded[path] = (key, result)
     if isinstance(result, ConfigError):
@@ -158,14 +156,15 @@ def load(path: str | os.PathLike[str] | None = None) -> Config | None:
     return result
 
 
-def _read(path: str, st: os.stat_result) -> Config | ConfigError:
-    from rolecall import _snapshot
+def _read(path: str, key: list[int]) -> "Config | ConfigError":
+    from rolecall import _files, _snapshot
 
-    snapshot = _snapshot.load(path, identity(st))
-    if snapshot is not None:
-        return snapshot
-    from rolecall import _files
-
+    doc = _snapshot.read(path, key)
+    if doc is not None:
+        try:
+            return _from_snapshot(doc, path)
+        except (TypeError, ValueError, KeyError, AttributeError):
+            pass  # not what this version writes: parse the file
     try:
         data = _files.read_capped(path, MAX_BYTES)
     except FileNotFoundError:
@@ -175,8 +174,32 @@ def _read(path: str, st: os.stat_result) -> Config | ConfigError:
     from rolecall import _validate
 
     loaded = _validate.tolerant(data, path)
-    _snapshot.save(path, identity(st), loaded)
+    _snapshot.save(path, key,
+                   {name: profile._asdict() for name, profile in loaded.profiles.items()},
+                   {name: [list(p) for p in found] for name, found in loaded.errors.items()},
+                   [list(p) for p in loaded.problems])
     return loaded
+
+
+_TUPLES = ("mfa_token_command", "policy_arns", "transitive_tag_keys")
+
+
+def _from_snapshot(doc: Mapping[str, Any], path: str) -> "Config":
+    profiles = {}
+    for name, fields in doc["profiles"].items():
+        values = dict(fields)
+        for key in _TUPLES:
+            if values.get(key) is not None:
+                values[key] = tuple(str(item) for item in values[key])
+        values["tags"] = tuple((str(k), str(v)) for k, v in values.get("tags", ()))
+        profile = Profile(**values)
+        if profile.name != name or not isinstance(profile.role_arn, str):
+            raise ValueError(name)
+        profiles[name] = profile
+    errors = {name: tuple(Problem(*problem) for problem in problems)
+              for name, problems in doc["errors"].items()}
+    problems = tuple(Problem(*problem) for problem in doc["problems"])
+    return Config(path, MappingProxyType(profiles), MappingProxyType(errors), problems)
 
 
 def parse(data: bytes | str, path: str = "<roles.toml>") -> Config:

@@ -19,15 +19,22 @@ profile it touches resolves its credentials.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rolecall import config, sessions
+from rolecall import _snapshot, locations
+
+if TYPE_CHECKING:
+    from rolecall.config import Problem
 
 __all__ = ["initialize"]
 
 logger = logging.getLogger("rolecall")
 _warned: set[str] = set()
+# roles.toml path -> (its identity, {declared profile: its region}); None: no usable catalog
+# because the file cannot be read (then every resolution through rolecall raises).
+_catalogs: dict[str, tuple[list[int], dict[str, str | None] | None]] = {}
 
 
 def initialize(session: Any) -> None:
@@ -60,26 +67,61 @@ def _arrange(session: Any) -> None:
 
     def create_resolver_with_rolecall() -> Any:
         resolver = create_resolver()
-        if _in_force():
-            _place(session, resolver)
+        profile = str(session.get_config_variable("profile") or "default")
+        catalog = _catalog()
+        if catalog is not _NONE and (catalog is None or profile in catalog):
+            _place(session, resolver, profile)
         return resolver
 
     locator.lazy_register_component("credential_provider", create_resolver_with_rolecall)
 
 
-def _loaded() -> config.Config | None:
-    """The roles.toml in force, warning once per problem per process."""
+_NONE: dict[str, str | None] = {}  # no roles.toml: rolecall has nothing to do
+
+
+def _catalog() -> dict[str, str | None] | None:
+    """The profiles roles.toml declares, with their regions; :data:`_NONE` without a roles.toml;
+    None when it cannot be read. From memory or the snapshot: no record is built here."""
+    path = locations.config_file()
     try:
-        loaded = config.load()
+        key = _snapshot.identity(os.stat(path))
+    except FileNotFoundError:
+        return _NONE
+    except OSError:
+        return None
+    cached = _catalogs.get(path)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    doc = _snapshot.read(path, key)
+    catalog: dict[str, str | None] | None
+    if doc is not None and not doc["problems"]:
+        try:
+            catalog = {str(name): fields.get("region") for name, fields in doc["profiles"].items()}
+        except AttributeError:
+            catalog = _parsed(path)
+    else:
+        catalog = _parsed(path)  # parses the file (and writes the snapshot), warns of problems
+    _catalogs[path] = (key, catalog)
+    return catalog
+
+
+def _parsed(path: str) -> dict[str, str | None] | None:
+    from rolecall import config
+
+    try:
+        loaded = config.load(path)
     except config.ConfigError as exc:
         _warn(exc.problems, "every credential resolution through rolecall will fail")
-        raise
-    if loaded is not None and loaded.problems:
-        _warn(loaded.problems, "the profiles it touches will fail")
-    return loaded
+        return None
+    if loaded is None:
+        return _NONE
+    _warn(loaded.problems, "the profiles it touches will fail")
+    catalog: dict[str, str | None] = dict.fromkeys(loaded.errors)
+    catalog.update((name, profile.region) for name, profile in loaded.profiles.items())
+    return catalog
 
 
-def _warn(problems: tuple[config.Problem, ...], consequence: str) -> None:
+def _warn(problems: tuple[Problem, ...], consequence: str) -> None:
     for problem in problems:
         text = str(problem)
         if text not in _warned:
@@ -88,31 +130,27 @@ def _warn(problems: tuple[config.Problem, ...], consequence: str) -> None:
                            text, consequence)
 
 
-def _in_force() -> bool:
-    """Whether rolecall has anything to do: a roles.toml (readable or not) exists."""
-    try:
-        return _loaded() is not None
-    except Exception:  # noqa: BLE001 - unreadable: the provider raises for every profile
-        return True
-
-
 def _declare(profiles: Any) -> None:
-    try:
-        loaded = _loaded()
-    except config.ConfigError:
-        return  # unreadable: no names to declare; the provider raises for every profile
-    if loaded is not None and isinstance(profiles, dict):
-        sessions.declare(profiles, loaded)
+    """Add the roles.toml profiles to a botocore profile map, never overriding the AWS files: a
+    usable profile adds at most its region; a broken one is declared empty, so that using it
+    raises its ConfigError rather than botocore's ProfileNotFound."""
+    catalog = _catalog()
+    if not catalog or not isinstance(profiles, dict):
+        return
+    for name, region in catalog.items():
+        entry = profiles.setdefault(name, {})
+        if region and "region" not in entry:
+            entry["region"] = region
 
 
-def _place(session: Any, resolver: Any) -> None:
+def _place(session: Any, resolver: Any, profile: str) -> None:
     """Put the provider for the session's profile into its resolver, botocore's way."""
     if _is_aio(session):
-        provider = _aio_provider(session)
+        provider = _aio_provider(profile)
     else:
         from rolecall.provider import RolecallProvider
 
-        provider = RolecallProvider(profile_name=_profile(session))
+        provider = RolecallProvider(profile_name=profile)
     for method, insert in (("assume-role", "insert_before"), ("env", "insert_after")):
         try:
             getattr(resolver, insert)(method, provider)
@@ -122,16 +160,11 @@ def _place(session: Any, resolver: Any) -> None:
     resolver.providers.insert(0, provider)
 
 
-def _profile(session: Any) -> str:
-    return str(session.get_config_variable("profile") or "default")
-
-
 def _is_aio(session: Any) -> bool:
     return any(cls.__module__.partition(".")[0] == "aiobotocore" for cls in type(session).__mro__)
 
 
-def _aio_provider(session: Any) -> Any:
-    profile = _profile(session)
+def _aio_provider(profile: str) -> Any:
     try:
         from rolecall.aioprovider import AioRolecallProvider  # type: ignore[import-not-found,unused-ignore]
     except ImportError as exc:
@@ -153,7 +186,7 @@ class _Unsupported:
     async def load(self) -> None:
         from rolecall.provider import managed
 
-        if managed(self.profile_name, None) is not None:
+        if managed(self.profile_name, None) is not None:  # raises for a broken profile
             from botocore.exceptions import CredentialRetrievalError
 
             raise CredentialRetrievalError(

@@ -15,7 +15,7 @@ from typing import Any
 
 from botocore.credentials import CredentialProvider, DeferredRefreshableCredentials
 
-from rolecall import config, resolve
+from rolecall import config
 
 __all__ = ["RoleCredentials", "RolecallProvider", "managed"]
 
@@ -50,6 +50,8 @@ class RoleCredentials(DeferredRefreshableCredentials):
         self._config = config_
 
     def _metadata(self) -> dict[str, Any]:
+        from rolecall import resolve  # the cache and STS machinery: for managed profiles only
+
         entry = resolve.credentials(self._config, self._profile)
         self._advisory_refresh_timeout, self._mandatory_refresh_timeout = entry.windows()
         return {

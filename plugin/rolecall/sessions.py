@@ -16,7 +16,7 @@ import botocore.session
 
 from rolecall.config import Config
 
-__all__ = ["InternalSession", "declare", "internal"]
+__all__ = ["InternalSession", "internal"]
 
 
 class InternalSession(botocore.session.Session):
@@ -32,15 +32,13 @@ def internal(config: Config | None, profile: str | None = None) -> InternalSessi
     if config is not None:
         # A broken AWS config: botocore reports it itself, where it is used.
         with contextlib.suppress(Exception):
-            declare(session.full_config["profiles"], config)
+            _declare(session.full_config["profiles"], config)
     session.set_config_variable("sts_regional_endpoints", "regional")
     return session
 
 
-def declare(profiles: MutableMapping[str, Any], config: Config) -> None:
-    """Make ``config``'s profiles known in a botocore profile map, never overriding what the AWS
-    files say: a usable profile adds at most its region; a broken one is declared empty, so that
-    using it raises its ConfigError rather than botocore's ProfileNotFound."""
+def _declare(profiles: MutableMapping[str, Any], config: Config) -> None:
+    """Make ``config``'s profiles known in a botocore profile map, as the initializer does."""
     for name, profile in config.profiles.items():
         entry = profiles.setdefault(name, {})
         if profile.region and "region" not in entry:
