@@ -1,7 +1,7 @@
 """STS faults: throttling, 5xx, refused and unanswered connections, a silent endpoint.
 
 Every failing AssumeRole must end within a bound that follows from rolecall's settings
-(``assume.CONNECT_TIMEOUT``, ``READ_TIMEOUT``, ``MAX_ATTEMPTS``) and botocore's retry backoff,
+(``sts.CONNECT_TIMEOUT``, ``READ_TIMEOUT``, ``MAX_ATTEMPTS``) and botocore's retry backoff,
 raise botocore's CredentialRetrievalError naming the profile and the role, leave nothing in the
 cache folder, and not get in the way of the next success. A failure while the credentials are
 only in their advisory refresh window keeps the current credentials (botocore's rule); in the
@@ -42,8 +42,8 @@ import pytest
 from botocore.exceptions import CredentialRetrievalError
 
 from rolecall import cache
-from rolecall.assume import CONNECT_TIMEOUT, MAX_ATTEMPTS, READ_TIMEOUT, AssumeRoleError
 from rolecall.provider import RoleCredentials
+from rolecall.sts import CONNECT_TIMEOUT, MAX_ATTEMPTS, READ_TIMEOUT, AssumeRoleError
 from tests.conftest import Aws
 from tests.fault_proxy import FaultProxy, Mode, closed_port, unanswered_port
 

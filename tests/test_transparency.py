@@ -251,7 +251,7 @@ def test_the_aws_cli_with_a_broken_roles_toml(aws: Aws) -> None:
 PROBE = ("import sys, boto3\n"
          "boto3.Session(profile_name=sys.argv[1]).get_credentials()\n"
          "print(sorted(m for m in sys.modules if m in ('tomllib', 'tomli', 'rolecall._validate',"
-         " 'rolecall.assume', 'platformdirs')))\n")
+         " 'rolecall.sts', 'platformdirs')))\n")
 
 
 def imported(aws: Aws, profile: str) -> list[str]:

@@ -19,7 +19,8 @@ from typing import Any, cast
 
 from rolecall.config import Config, Problem, Profile
 
-__all__ = ["CHECKS", "CREDENTIAL_SOURCES", "MAX_DURATION", "MIN_DURATION", "tolerant"]
+__all__ = ["CHECKS", "CREDENTIAL_SOURCES", "MAX_DURATION", "MIN_DURATION", "from_options",
+           "tolerant"]
 
 CREDENTIAL_SOURCES = ("Environment", "Ec2InstanceMetadata", "EcsContainer")
 MIN_DURATION, MAX_DURATION = 900, 43200
@@ -257,7 +258,7 @@ def _unknown(key: str, known: Mapping[str, Any] | tuple[str, ...]) -> str:
     return f"unknown key (known keys: {', '.join(sorted(known))})"
 
 
-def _check_table(table: Mapping[str, Any], path: str, where: str,
+def _check_table(table: Mapping[str, Any], path: str, where: str | None,
                  problems: list[Problem]) -> dict[str, object]:
     values: dict[str, object] = {}
     for key, raw in table.items():
@@ -352,8 +353,29 @@ def _charge(own: Mapping[str, list[Problem]], parents: Mapping[str, str | None],
     return errors
 
 
-def _check_profile(name: str, table: Mapping[str, Any], values: Mapping[str, object], path: str,
-                   problems: list[Problem]) -> None:
+def from_options(options: Mapping[str, object], where: str,
+                 declared: Mapping[str, Profile] | None = None) -> Profile:
+    """One profile from keyword options (``rolecall.assume()``, ``ROLECALL_ROLE_ARN``), checked
+    by the same rules as a roles.toml table; ``where`` names the caller in messages. Without a
+    source option the source is botocore's default chain. A ``source_profile`` that ``declared``
+    holds chains from that roles.toml profile. Raises ConfigError."""
+    problems: list[Problem] = []
+    values = _check_table(options, where, None, problems)
+    written = dict(options)
+    if not any(key in written for key in _SOURCE_KEYS):
+        written["source_profile"] = None  # the default chain: no source key is required
+    _check_profile(None, written, values, where, problems)
+    if problems:
+        from rolecall.config import ConfigError
+
+        raise ConfigError(problems)
+    source = values.get("source_profile")
+    parent = source if isinstance(source, str) and declared and source in declared else None
+    return Profile(name=where, parent=parent, **values)  # type: ignore[arg-type]
+
+
+def _check_profile(name: str | None, table: Mapping[str, Any], values: Mapping[str, object],
+                   path: str, problems: list[Problem]) -> None:
     """Rules across keys. ``table`` holds the raw keys written (profile and defaults), so a value
     that failed its own check, or a misspelt key, is not reported a second time as missing."""
     meant = {_close(key, CHECKS) for key in table if key not in CHECKS}

@@ -16,16 +16,17 @@ The validated result is kept in memory and, for the next process, as a snapshot 
 # annotation, which made importing this module (on every botocore Session's path) ~1 ms slower.
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from rolecall import locations
 
-__all__ = ["MAX_BYTES", "Config", "ConfigError", "Problem", "Profile", "default_path", "load",
-           "locate", "parse"]
+__all__ = ["MAX_BYTES", "Config", "ConfigError", "Problem", "Profile", "Source", "default_path",
+           "load", "locate", "parse"]
 
+ENVIRONMENT = "the environment"  # where ROLECALL_ROLE_ARN and its companions are read
 MAX_BYTES = 4 << 20  # a larger roles.toml is refused unread (ROLECALL_CONFIG=/dev/zero and co.)
 
 
@@ -44,7 +45,10 @@ class Problem(NamedTuple):
         elif self.profile is not None:
             where.append(f"profile {self.profile!r}")
         if self.key is not None:
-            where.append(f"key {self.key!r}")
+            # Options given in code or in the environment are arguments or variables, not keys.
+            noun = ("argument" if self.path.endswith(")") else
+                    "variable" if self.path == ENVIRONMENT else "key")
+            where.append(f"{noun} {self.key!r}")
         return f"{': '.join(where)}: {self.message}"
 
 
@@ -88,14 +92,26 @@ class Profile(NamedTuple):
     parent: str | None = None
 
 
+class Source(NamedTuple):
+    """Source credentials given as an object rather than named (``rolecall.assume(session=...)``,
+    ``ROLECALL_ROLE_ARN``): what identifies them in cache keys (an access key ID, never a secret,
+    asked for only when a key is needed), and how to load them (botocore credentials, or None)."""
+
+    identity: Callable[[], str]
+    load: Callable[[], Any]
+    description: str
+
+
 class Config(NamedTuple):
     """A roles.toml: the usable ``profiles``, and for each declared profile that is not usable the
-    problems that its use raises (``errors``). ``problems`` is every problem in the file."""
+    problems that its use raises (``errors``). ``problems`` is every problem in the file.
+    ``sources`` holds source credentials given as objects, by profile (never from a file)."""
 
     path: str
     profiles: Mapping[str, Profile]
     errors: Mapping[str, tuple[Problem, ...]] = {}
     problems: tuple[Problem, ...] = ()
+    sources: Mapping[str, Source] = {}
 
     def declares(self, name: str) -> bool:
         """Whether ``name`` is a profile of this file (usable or not)."""

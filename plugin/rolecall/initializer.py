@@ -71,6 +71,8 @@ def _arrange(session: Any) -> None:
         catalog = _catalog()
         if catalog is not _NONE and (catalog is None or profile in catalog):
             _place(session, resolver, profile)
+        elif os.environ.get("ROLECALL_ROLE_ARN"):
+            _place_role_arn(session, resolver)
         return resolver
 
     locator.lazy_register_component("credential_provider", create_resolver_with_rolecall)
@@ -160,6 +162,20 @@ def _place(session: Any, resolver: Any, profile: str) -> None:
     resolver.providers.insert(0, provider)
 
 
+def _place_role_arn(session: Any, resolver: Any) -> None:
+    """``ROLECALL_ROLE_ARN``: first in the chain, signed by the rest of the chain."""
+    first = resolver.providers[0].METHOD
+    if _is_aio(session):
+        resolver.insert_before(first, _Unsupported(None, "ROLECALL_ROLE_ARN is set"))
+        return
+    from botocore.credentials import CredentialResolver
+
+    from rolecall.api import EnvironmentRoleProvider
+
+    chain = CredentialResolver(list(resolver.providers))
+    resolver.insert_before(first, EnvironmentRoleProvider(chain.load_credentials))
+
+
 def _is_aio(session: Any) -> bool:
     return any(cls.__module__.partition(".")[0] == "aiobotocore" for cls in type(session).__mro__)
 
@@ -179,17 +195,19 @@ class _Unsupported:
     METHOD = "rolecall"
     CANONICAL_NAME = "custom-rolecall"
 
-    def __init__(self, profile_name: str, reason: str) -> None:
-        self.profile_name = profile_name
+    def __init__(self, profile_name: str | None, reason: str) -> None:
+        self.profile_name = profile_name  # None: every profile (ROLECALL_ROLE_ARN)
         self.reason = reason
 
     async def load(self) -> None:
         from rolecall.provider import managed
 
-        if managed(self.profile_name, None) is not None:  # raises for a broken profile
+        if self.profile_name is None or managed(self.profile_name, None) is not None:
             from botocore.exceptions import CredentialRetrievalError
 
+            what = (f"profile {self.profile_name!r} is declared in roles.toml"
+                    if self.profile_name else "ROLECALL_ROLE_ARN is set")
             raise CredentialRetrievalError(
                 provider=self.METHOD,
-                error_msg=f"profile {self.profile_name!r} is declared in roles.toml, but rolecall "
-                          f"cannot serve aiobotocore sessions here: {self.reason}")
+                error_msg=f"{what}, but rolecall cannot serve this aiobotocore session: "
+                          f"{self.reason}")

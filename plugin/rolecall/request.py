@@ -24,8 +24,8 @@ logger = logging.getLogger("rolecall")
 # reuses a key only while all of them are unchanged.
 KEY_ENVIRONMENT = ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL",
                    "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "AWS_CONFIG_FILE",
-                   "AWS_SHARED_CREDENTIALS_FILE", "AWS_ACCESS_KEY_ID", "HOME", "LOGNAME", "USER",
-                   "LNAME", "USERNAME")
+                   "AWS_SHARED_CREDENTIALS_FILE", "AWS_ACCESS_KEY_ID", "AWS_PROFILE",
+                   "AWS_DEFAULT_PROFILE", "HOME", "LOGNAME", "USER", "LNAME", "USERNAME")
 DEFAULT_DURATION = 3600
 CHAINED_MAX_DURATION = 3600  # AWS: role chaining limits a session to one hour
 
@@ -91,16 +91,23 @@ def cache_key(config: Config, name: str) -> str:
         os.environ.get("AWS_DEFAULT_REGION"),
         "endpoint": sts_endpoint(profile),
     }
+    aws_files = [os.environ.get("AWS_CONFIG_FILE", "~/.aws/config"),
+                 os.environ.get("AWS_SHARED_CREDENTIALS_FILE", "~/.aws/credentials"),
+                 os.path.expanduser("~")]
+    given = config.sources.get(name)
     if profile.parent is not None:
         parts["parent"] = cache_key(config, profile.parent)
+    elif given is not None:
+        parts["source"] = given.identity()  # an access key ID, never a secret
     elif profile.source_profile is not None:
         parts["source_profile"] = profile.source_profile
-        parts["aws_files"] = [os.environ.get("AWS_CONFIG_FILE", "~/.aws/config"),
-                              os.environ.get("AWS_SHARED_CREDENTIALS_FILE",
-                                             "~/.aws/credentials"),
-                              os.path.expanduser("~")]
-    else:
+        parts["aws_files"] = aws_files
+    elif profile.credential_source is not None:
         parts["credential_source"] = profile.credential_source
         if profile.credential_source == "Environment":
             parts["env_key_id"] = os.environ.get("AWS_ACCESS_KEY_ID")  # an id, not a secret
+    else:  # botocore's default chain: what decides where it ends
+        parts["default_chain"] = [os.environ.get(variable) for variable in
+                                  ("AWS_ACCESS_KEY_ID", "AWS_PROFILE", "AWS_DEFAULT_PROFILE")]
+        parts["aws_files"] = aws_files
     return cache.make_key(parts)

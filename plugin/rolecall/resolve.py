@@ -17,6 +17,6 @@ def credentials(config: Config, name: str, need: float = 0) -> cache.Entry:
         entry = cache.lookup(request.cache_key(config, name), need, label=name)
         if entry is not None:
             return entry
-    from rolecall import assume
+    from rolecall import sts
 
-    return assume.obtain(config, name, need)
+    return sts.obtain(config, name, need)

@@ -117,16 +117,23 @@ def _source(config: Config, profile: Profile) -> _Source:
         return _Source(entry.access_key, entry.secret_key, entry.token,
                        f"rolecall profile {profile.parent!r}")
     load: Callable[[], Any]
-    if profile.source_profile is not None:
+    given = config.sources.get(profile.name)
+    if given is not None:
+        description, load, missing = given.description, given.load, "provided no credentials"
+    elif profile.source_profile is not None:
         description = f"source_profile {profile.source_profile!r}"
         load = sessions.internal(config, profile.source_profile).get_credentials
         missing = "has no credentials that botocore can resolve"
-    else:
+    elif profile.credential_source is not None:
         description = f"credential_source {profile.credential_source}"
         # A session with no explicit profile: botocore drops its env provider otherwise.
         resolver = botocore.credentials.create_credential_resolver(sessions.internal(config))
         load = resolver.get_provider(_PROVIDER_FOR_SOURCE[str(profile.credential_source)]).load
         missing = "provided no credentials"
+    else:
+        description = "botocore's default credential chain"
+        load = sessions.internal(config).get_credentials
+        missing = "found no credentials"
     try:
         credentials = load()
     except BotoCoreError as exc:
