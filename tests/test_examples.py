@@ -56,3 +56,51 @@ def test_list_buckets_script(aws: Aws) -> None:
     done = run_python(EXAMPLES / "list_buckets.py", env, sys.executable, "rolecall-example")
     assert done.returncode == 0, done.stderr
     assert "rolecall-example" in done.stdout.splitlines()[1:]
+
+
+# --- the same scenarios in code, with rolecall.assume -----------------------------------------
+
+IN_CODE = EXAMPLES / "in_code"
+DEPLOY = "arn:aws:iam::111122223333:role/Deploy"
+AUDIT = "arn:aws:iam::444455556666:role/Audit"
+
+
+def test_in_code_basic(aws: Aws) -> None:
+    done = run_python(IN_CODE / "basic.py", aws.env, sys.executable, DEPLOY)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "arn:aws:sts::111122223333:assumed-role/Deploy/tutorial"
+
+
+def test_in_code_cross_account(aws: Aws) -> None:
+    done = run_python(IN_CODE / "cross_account.py", aws.env, sys.executable, AUDIT, "ext-4242")
+    assert done.returncode == 0, done.stderr
+    account, arn = done.stdout.split()
+    assert account == "444455556666" and "assumed-role/Audit/" in arn
+
+
+def test_in_code_session_from_the_assumed_role(aws: Aws) -> None:
+    done = run_python(IN_CODE / "session_from_role.py", aws.env, sys.executable, DEPLOY, AUDIT)
+    assert done.returncode == 0, done.stderr
+    first, second = done.stdout.splitlines()
+    assert "assumed-role/Deploy/" in first and "assumed-role/Audit/" in second
+    assert aws.assume_role_calls() == 2
+
+
+def test_in_code_switch_roles_over_accounts(aws: Aws) -> None:
+    accounts = ["111111111111", "222222222222", "333333333333"]
+    done = run_python(IN_CODE / "switch_roles.py", aws.env, sys.executable, "Audit", *accounts)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert [line.split()[0] for line in lines] == accounts
+    for account, line in zip(accounts, lines, strict=True):
+        assert f"::{account}:assumed-role/Audit/" in line
+    again = run_python(IN_CODE / "switch_roles.py", aws.env, sys.executable, "Audit", *accounts)
+    assert again.returncode == 0, again.stderr
+    assert aws.assume_role_calls() == 3  # the second run: all from the disk cache
+
+
+def test_in_code_list_buckets(aws: Aws) -> None:
+    done = run_python(IN_CODE / "list_buckets.py", aws.env, sys.executable, DEPLOY,
+                      "rolecall-in-code")
+    assert done.returncode == 0, done.stderr
+    assert "rolecall-in-code" in done.stdout.splitlines()
