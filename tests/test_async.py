@@ -365,6 +365,11 @@ def test_supported_range_is_the_installed_one() -> None:
 
 # --- The oldest supported aiobotocore, in a fresh environment ------------------------------------
 
+# The oldest supported aiobotocore (its botocore pin: 1.27.59) with an aiohttp of its time; on
+# Python 3.13, where botocore < 1.30 does not import, the oldest that runs there (botocore 1.31.17).
+OLDEST = (("2.4.0", "1.27.59", "aiohttp<3.10") if sys.version_info < (3, 13)
+          else ("2.5.3", "1.31.17", "aiohttp"))
+
 OLDEST_SCRIPT = """
 import asyncio, os, sys
 import aiobotocore, aiobotocore.session, botocore
@@ -389,14 +394,15 @@ def test_oldest_supported_aiobotocore(aws: Aws, bucket: str, wheel: Path,
                                       monkeypatch: pytest.MonkeyPatch) -> None:
     from tests.venvs import Venv
 
+    aiobotocore_version, botocore_version, aiohttp = OLDEST
     venv = Venv.create(tmp_path_factory.mktemp("venv") / "oldest-aiobotocore", wheel,
-                       "aiobotocore==2.4.0", "aiohttp<3.10")
+                       f"aiobotocore=={aiobotocore_version}", aiohttp)
     aws.roles(DATA)
     monkeypatch.setenv("AWS_PROFILE", "data")
     done = run_python(OLDEST_SCRIPT, dict(os.environ), venv.python, bucket)
     assert done.returncode == 0, done.stderr
-    version, botocore_version, method, arn, size = done.stdout.split()
-    assert (version, botocore_version) == ("2.4.0", "1.27.59")
+    versions, (method, arn, size) = done.stdout.split()[:2], done.stdout.split()[2:]
+    assert versions == [aiobotocore_version, botocore_version]
     assert method == "rolecall" and arn.startswith(ASSUMED) and int(size) == len(TABLE)
     assert aws.assume_role_calls() == 1
 
