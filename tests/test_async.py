@@ -360,7 +360,8 @@ def test_unsupported_aiobotocore_is_an_import_error_naming_versions(
 def test_supported_range_is_the_installed_one() -> None:
     module = importlib.import_module("rolecall.aioprovider")
     assert module.MINIMUM <= module._version(aiobotocore.__version__) < module.MAXIMUM
-    assert module._version("2.4.0rc1") == (2, 4, 0) and module._version("3.10") == (3, 10)
+    assert module._version("2.4.0rc1") == (2, 4, 0) and module._version("3.10") == (3, 10, 0)
+    assert module._version("unknown") == (0, 0, 0)
 
 
 # --- The oldest supported aiobotocore, in a fresh environment ------------------------------------

@@ -37,14 +37,15 @@ SUPPORTED = ">=2.4.0,<4"
 
 
 def _version(text: str) -> tuple[int, ...]:
-    """The leading numeric release of a version string ("2.4.0rc1" -> (2, 4, 0))."""
+    """The leading numeric release of a version string, three parts ("2.4.0rc1" -> (2, 4, 0),
+    "3.10" -> (3, 10, 0), "unknown" -> (0, 0, 0))."""
     parts = []
     for piece in text.split(".")[:3]:
         digits = re.match(r"\d+", piece)
         if digits is None:
             break
         parts.append(int(digits.group()))
-    return tuple(parts)
+    return tuple(parts + [0] * (3 - len(parts)))
 
 
 _INSTALLED = str(getattr(aiobotocore, "__version__", "unknown"))
