@@ -272,7 +272,10 @@ def test_cold_fetch_does_not_block_the_event_loop(aws: Aws) -> None:
 
         took, longest = run(main())
     assert took >= 0.5 and proxy.attempts == 1
-    assert longest < 0.2, f"the event loop stalled for {longest * 1000:.0f} ms"
+    # Waiting for STS on the loop would stall it for the whole 500 ms. What remains is the worker
+    # thread holding the GIL (botocore parsing its endpoint data, a garbage collection): tens of
+    # ms, more on a loaded machine (the bench measures it).
+    assert longest < 0.35, f"the event loop stalled for {longest * 1000:.0f} ms"
 
 
 # --- The provider itself (no Session-layer wiring needed) --------------------------------------
