@@ -5,7 +5,6 @@ the identity STS reports."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import zipfile
@@ -179,10 +178,11 @@ def test_oldest_supported_botocore(prod: Aws, wheel: Path, tmp_path: Path) -> No
     assert "assumed-role/Deploy/" in done.stdout
 
 
-def test_aiobotocore_sessions_are_left_alone(prod: Aws, wheel: Path, tmp_path: Path) -> None:
+def test_aiobotocore_programs_assume_the_role_and_leave_others_alone(
+        prod: Aws, wheel: Path, tmp_path: Path) -> None:
     aio = Venv.create(tmp_path / "aio", wheel, "aiobotocore")
     code = """
-import asyncio, os
+import asyncio
 from aiobotocore.session import get_session
 
 async def main():
@@ -194,8 +194,12 @@ async def main():
 
 asyncio.run(main())
 """
-    done = run_python(code, prod.env, aio.python)
+    done = run_python(code, prod.env, aio.python)  # the default profile: not declared
     assert done.returncode == 0, done.stderr
     arn, providers = done.stdout.splitlines()
     assert "assumed-role" not in arn and providers == "[]"
-    assert os.path.exists(prod.root / "roles.toml")
+    done = run_python(code, {**prod.env, "AWS_PROFILE": "prod"}, aio.python)
+    assert done.returncode == 0, done.stderr
+    arn, providers = done.stdout.splitlines()
+    assert arn.startswith("arn:aws:sts::111122223333:assumed-role/Deploy/")
+    assert providers == "['rolecall']"

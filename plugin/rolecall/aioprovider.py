@@ -94,22 +94,6 @@ class AioRoleCredentials(AioDeferredRefreshableCredentials):  # type: ignore[mis
         return f"<AioRoleCredentials profile={self._profile!r} expiry={expiry}>"
 
 
-def _managed(profile_name: str, config_path: Path | None) -> config.Config | None:
-    """The Config when roles.toml declares ``profile_name``, else None; ConfigError when it is
-    declared but broken (a broken file leaves the profiles it does not declare alone; one whose
-    profiles cannot be told, e.g. unreadable, refuses them all rather than guess)."""
-    # TODO(lead): use provider.managed
-    try:
-        loaded = config.load(config_path)
-    except config.ConfigError as exc:
-        if profile_name in exc.declared or not exc.declared:
-            raise
-        return None
-    if loaded is None or profile_name not in loaded.profiles:
-        return None
-    return loaded
-
-
 class AioRolecallProvider:
     """Assumes the role roles.toml declares for ``profile_name`` in aiobotocore sessions; None for
     other profiles, so aiobotocore carries on unchanged.
@@ -135,14 +119,14 @@ class AioRolecallProvider:
         try:
             asyncio.get_running_loop()
         except RuntimeError:  # not asyncio (trio through httpx): no worker thread to wait on
-            if _managed(self._profile_name, self._config_path) is None:
+            if config.managing(self._profile_name, self._config_path) is None:
                 return None
             raise RuntimeError(
                 f"rolecall: profile {self._profile_name!r} is declared in roles.toml, but this "
                 "aiobotocore session does not run on asyncio; rolecall serves aiobotocore on "
                 "asyncio only") from None
         # Reading roles.toml is file I/O: off the event loop too.
-        loaded = await asyncio.to_thread(_managed, self._profile_name, self._config_path)
+        loaded = await asyncio.to_thread(config.managing, self._profile_name, self._config_path)
         if loaded is None:
             return None
         logger.debug("rolecall: profile %s is managed by %s (aiobotocore)", self._profile_name,

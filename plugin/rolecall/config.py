@@ -23,8 +23,8 @@ from typing import Any, NamedTuple
 
 from rolecall import locations
 
-__all__ = ["MAX_BYTES", "Config", "ConfigError", "Problem", "Profile", "Source", "default_path",
-           "load", "locate", "parse"]
+__all__ = ["ENVIRONMENT", "MAX_BYTES", "Config", "ConfigError", "Problem", "Profile", "Source",
+           "default_path", "load", "locate", "managing", "parse"]
 
 ENVIRONMENT = "the environment"  # where ROLECALL_ROLE_ARN and its companions are read
 MAX_BYTES = 4 << 20  # a larger roles.toml is refused unread (ROLECALL_CONFIG=/dev/zero and co.)
@@ -216,6 +216,21 @@ def _from_snapshot(doc: Mapping[str, Any], path: str) -> "Config":
               for name, problems in doc["errors"].items()}
     problems = tuple(Problem(*problem) for problem in doc["problems"])
     return Config(path, MappingProxyType(profiles), MappingProxyType(errors), problems)
+
+
+def managing(profile_name: str, path: "str | os.PathLike[str] | None" = None) -> "Config | None":
+    """The roles.toml that manages ``profile_name``, or None when no roles.toml declares it.
+
+    Raises :class:`ConfigError` for a declared profile that cannot be used (its own mistake, or one
+    up its chain or in the file as a whole), and when roles.toml cannot be read at all: then nobody
+    can tell which profiles it declares, and a declared one must never fall back silently to other
+    credentials.
+    """
+    loaded = load(path)
+    if loaded is None or not loaded.declares(profile_name):
+        return None
+    loaded.profile(profile_name)  # raises its ConfigError
+    return loaded
 
 
 def parse(data: bytes | str, path: str = "<roles.toml>") -> Config:

@@ -182,7 +182,7 @@ def _is_aio(session: Any) -> bool:
 
 def _aio_provider(profile: str) -> Any:
     try:
-        from rolecall.aioprovider import AioRolecallProvider  # type: ignore[import-not-found,unused-ignore]
+        from rolecall.aioprovider import AioRolecallProvider
     except ImportError as exc:
         return _Unsupported(profile, str(exc))
     return AioRolecallProvider(profile_name=profile)
@@ -200,9 +200,9 @@ class _Unsupported:
         self.reason = reason
 
     async def load(self) -> None:
-        from rolecall.provider import managed
+        from rolecall import config
 
-        if self.profile_name is None or managed(self.profile_name, None) is not None:
+        if self.profile_name is None or config.managing(self.profile_name) is not None:
             from botocore.exceptions import CredentialRetrievalError
 
             what = (f"profile {self.profile_name!r} is declared in roles.toml"

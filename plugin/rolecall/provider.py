@@ -17,24 +17,9 @@ from botocore.credentials import CredentialProvider, DeferredRefreshableCredenti
 
 from rolecall import config
 
-__all__ = ["RoleCredentials", "RolecallProvider", "managed"]
+__all__ = ["RoleCredentials", "RolecallProvider"]
 
 logger = logging.getLogger("rolecall")
-
-
-def managed(profile_name: str, config_path: str | os.PathLike[str] | None) -> config.Config | None:
-    """The roles.toml that manages ``profile_name``, or None when no roles.toml declares it.
-
-    Raises :class:`rolecall.ConfigError` for a declared profile that cannot be used (its own
-    mistake, or one up its chain or in the file as a whole), and when roles.toml cannot be read at
-    all: then nobody can tell which profiles it declares, and a declared one must never fall back
-    silently to other credentials.
-    """
-    loaded = config.load(config_path)
-    if loaded is None or not loaded.declares(profile_name):
-        return None
-    loaded.profile(profile_name)  # raises its ConfigError
-    return loaded
 
 
 class RoleCredentials(DeferredRefreshableCredentials):
@@ -73,7 +58,7 @@ class RolecallProvider(CredentialProvider):
 
     ``config_path`` defaults to ``ROLECALL_CONFIG`` or the platform's config directory, looked up at
     each ``load()``. Raises :class:`rolecall.ConfigError` where the profile is declared but cannot
-    be used (see :func:`managed`).
+    be used (see :func:`rolecall.config.managing`).
     """
 
     METHOD = "rolecall"
@@ -92,7 +77,7 @@ class RolecallProvider(CredentialProvider):
         return self._profile_name
 
     def load(self) -> RoleCredentials | None:
-        loaded = managed(self._profile_name, self._config_path)
+        loaded = config.managing(self._profile_name, self._config_path)
         if loaded is None:
             return None
         logger.debug("rolecall: profile %s is managed by %s", self._profile_name, loaded.path)

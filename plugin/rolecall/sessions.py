@@ -19,6 +19,9 @@ from rolecall.config import Config
 __all__ = ["InternalSession", "internal"]
 
 
+_loader: Any = None
+
+
 class InternalSession(botocore.session.Session):
     """A botocore Session that the rolecall initializer does not touch."""
 
@@ -28,7 +31,14 @@ class InternalSession(botocore.session.Session):
 def internal(config: Config | None, profile: str | None = None) -> InternalSession:
     """A session resolving ``profile`` as botocore does without rolecall, calling STS on regional
     endpoints, and knowing ``config``'s profiles."""
+    global _loader
     session = InternalSession(profile=profile)
+    # One data loader for all of them: each new loader parses botocore's 1 MB endpoints.json
+    # again, holding the GIL for 10-20 ms (an event loop waiting on a fetch stalls for as long).
+    if _loader is None:
+        _loader = session.get_component("data_loader")
+    else:
+        session.register_component("data_loader", _loader)
     if config is not None:
         # A broken AWS config: botocore reports it itself, where it is used.
         with contextlib.suppress(Exception):
