@@ -147,6 +147,9 @@ def _declare(profiles: Any) -> None:
 
 def _place(session: Any, resolver: Any, profile: str) -> None:
     """Put the provider for the session's profile into its resolver, botocore's way."""
+    from rolecall import sessions
+
+    sessions.adopt_loader(session)
     if _is_aio(session):
         provider = _aio_provider(profile)
     else:
