@@ -21,8 +21,9 @@ __all__ = ["CHAIN_VARIABLE", "config_with", "credential_process", "setup_process
 CHAIN_VARIABLE = "ROLECALL_PROCESS_CHAIN"
 
 
-def credential_process(profile: str) -> int:
-    """Print the credentials of rolecall profile ``profile`` as credential_process JSON."""
+def credential_process(profile: str, how: str | None = None) -> int:
+    """Print the credentials of rolecall profile ``profile`` as credential_process JSON;
+    ``how`` says where the name came from (``--profile``, ``AWS_PROFILE``...), for messages."""
     chain = [name for name in os.environ.get(CHAIN_VARIABLE, "").split(",") if name]
     if profile in chain:
         loop = " -> ".join([*chain, profile])
@@ -30,7 +31,7 @@ def credential_process(profile: str) -> int:
                     f"rolecall for profile {profile!r} again; give it another source)")
     os.environ[CHAIN_VARIABLE] = ",".join([*chain, profile])
     try:
-        loaded = config_with(profile)
+        loaded = config_with(profile, how)
         entry = resolve.credentials(loaded, profile, fastpath.NEED_SECONDS)
     except CliError as exc:
         return fail(str(exc))
@@ -42,14 +43,20 @@ def credential_process(profile: str) -> int:
     return 0
 
 
-def config_with(profile: str) -> config.Config:
+def config_with(profile: str, how: str | None = None) -> config.Config:
+    """roles.toml, which must declare ``profile``; ``how`` names where the name came from when
+    it was not ``--profile`` (an unset AWS_PROFILE surprises nobody twice)."""
     path = config.locate()
     loaded = config.load(path)
     if loaded is None:
         raise CliError(f"no roles.toml at {path} (set ROLECALL_CONFIG, or run `rolecall init`)")
     if profile not in loaded.profiles:
         known = ", ".join(sorted(loaded.profiles)) or "none"
-        raise CliError(f"profile {profile!r} is not declared in {path} (declared: {known})")
+        origin = "" if how in (None, "--profile") else (
+            " (no --profile given, AWS_PROFILE unset)" if how == "the default"
+            else f" (from {how})")
+        raise CliError(f"profile {profile!r}{origin} is not declared in {path} "
+                       f"(declared: {known})")
     return loaded
 
 
