@@ -41,16 +41,19 @@ def whoami(profile: str | None, region: str | None = None, output: str = "text")
     credentials = session.get_credentials()
     if credentials is None:
         return fail(f"no credentials for profile {session.profile_name!r}")
-    identity = session.client("sts", region_name=region).get_caller_identity()
+    client = session.client("sts", region_name=region)
+    identity = client.get_caller_identity()
     expiry = getattr(credentials, "_expiry_time", None)
     if output == "json":
         emit({"profile": session.profile_name, "arn": identity["Arn"],
               "account": identity["Account"], "user_id": identity["UserId"],
-              "provider": credentials.method, "expiration": _stamp(expiry)})
+              "provider": credentials.method, "region": client.meta.region_name,
+              "expiration": _stamp(expiry)})
         return 0
     say(f"arn:      {identity['Arn']}")
     say(f"account:  {identity['Account']}")
     say(f"profile:  {session.profile_name}")
+    say(f"region:   {client.meta.region_name}")
     say(f"provider: {credentials.method}")
     say(f"expires:  {_when(expiry)}")
     return 0
