@@ -398,7 +398,8 @@ def test_invalid_toml_syntax(aws: Aws) -> None:
 
 def test_usage_errors_exit_2(prod: Aws) -> None:
     for argv in (["cache"], ["nonsense"], ["env", "--profile", "prod", "--format", "csh"], [],
-                 ["--output", "yaml", "list"], ["--region", "eu-west-1", "check"]):
+                 ["--output", "yaml", "list"], ["--region", "eu-west-1", "check"],
+                 ["completion"], ["completion", "tcsh"]):
         done = rolecall(prod.env, *argv)
         assert done.returncode == 2, argv
         assert "usage: rolecall" in done.stderr and done.stdout == ""

@@ -30,12 +30,13 @@ def _one_line(text: str) -> str:
 def fail(message: str) -> int:
     """Print ``rolecall: error: message`` on stderr (folded to one line); exit status 1.
 
-    The library's own texts may start with "rolecall": it is not repeated after the prefix."""
+    A library text that starts with "rolecall: " or "rolecall could not" does not get its
+    "rolecall" repeated after the prefix."""
     one_line = _one_line(message)
-    for prefix in ("rolecall: ", "rolecall "):
-        if one_line.startswith(prefix):
-            one_line = one_line[len(prefix):]
-            break
+    if one_line.startswith("rolecall: "):
+        one_line = one_line[len("rolecall: "):]
+    elif one_line.startswith("rolecall could not"):
+        one_line = one_line[len("rolecall "):]
     reported(one_line)
     print(f"rolecall: error: {one_line}", file=sys.stderr)
     return 1

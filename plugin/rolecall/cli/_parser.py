@@ -284,11 +284,9 @@ def _completion(ns: argparse.Namespace) -> int:
         for name in sorted(loaded.profiles if loaded is not None else ()):
             print(name)
         return 0
-    if ns.shell is None:
-        raise CliError("which shell? rolecall completion bash|zsh|fish")
     from rolecall.cli import completion
 
-    sys.stdout.write(completion.script(build(), ns.shell))
+    sys.stdout.write(completion.script(build(), str(ns.shell)))
     return 0
 
 
@@ -307,6 +305,8 @@ def run(args: list[str]) -> int:
         sys.stderr.write(overview(parser))
         return 2
     _misplaced(parser, ns)
+    if ns.command == "completion" and ns.shell is None and not ns.profiles:
+        parser.error("completion: which shell? rolecall completion bash|zsh|fish")
     configure_logging(bool(getattr(ns, "debug", False)))
     try:
         return dispatch(ns)

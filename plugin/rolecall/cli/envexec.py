@@ -11,7 +11,7 @@ import sys
 from datetime import timezone
 
 from rolecall import cache, config, resolve
-from rolecall.cli._output import fail
+from rolecall.cli._output import fail, flush_warnings
 from rolecall.cli.fastpath import NEED_SECONDS
 from rolecall.cli.process import config_with
 
@@ -85,6 +85,7 @@ def exec_command(name: str, command: list[str], force: bool, region: str | None 
     env = {k: v for k, v in os.environ.items() if k not in REMOVED}
     env.update(environment(entry, profile, region))
     env[EXEC_VARIABLE] = name
+    flush_warnings()  # exec replaces this process: say what there is to say now
     sys.stdout.flush()
     sys.stderr.flush()
     try:
