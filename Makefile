@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench lint typecheck test-all clean
+.PHONY: demo test test-fast shells bench lint typecheck test-all clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,8 +17,26 @@ demo: $(STAMP)
 	$(BIN)/python examples/demo.py
 
 ## test: lint, type-check and run the whole test suite
-test: $(STAMP) lint typecheck
+test: $(STAMP) shells lint typecheck
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## test-fast: lint, type-check and the suite without the tests marked slow (no wheels, no venvs)
+test-fast: $(STAMP) shells lint typecheck
+	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
+## shells: zsh and fish for the completion tests; installed with apt-get when missing and root
+## (as in CI); otherwise their tests are skipped, saying why
+shells:
+	@missing=""; for s in zsh fish; do command -v $$s >/dev/null 2>&1 || missing="$$missing $$s"; done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing$$missing for the shell completion tests"; \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			--no-install-recommends $$missing >/dev/null; } \
+		|| echo "warning: could not install$$missing; their completion tests will be skipped"; \
+	else \
+		echo "note:$$missing not installed (not root, or no apt-get); their completion tests will be skipped"; \
+	fi
 
 ## bench: rolecall's cost and STS savings side by side with botocore (one Markdown table)
 bench: $(STAMP)

@@ -1,6 +1,6 @@
-"""Two roles in one program: one boto3 Session per profile, nothing else.
+"""Several roles in one program: one boto3 Session per profile named, nothing else.
 
-    python examples/switch_roles.py dev prod
+    python examples/switch_roles.py dev prod [MORE ...]
 
 Each ``boto3.Session(profile_name=...)`` resolves its own profile; with rolecall, profiles declared
 in roles.toml assume their roles, side by side in the same process.
@@ -10,8 +10,8 @@ import sys
 
 import boto3
 
-if len(sys.argv) != 3:
-    sys.exit(f"usage: {sys.argv[0]} PROFILE PROFILE")
+if len(sys.argv) < 2:
+    sys.exit(f"usage: {sys.argv[0]} PROFILE [PROFILE ...]")
 
 for name in sys.argv[1:]:
     session = boto3.Session(profile_name=name)

@@ -72,7 +72,7 @@ PROBE = ("import sys; from rolecall.cli import main; "
          "sys.exit(rc)")
 
 COMMANDS = ["credential-process", "setup-process", "env", "exec", "whoami", "explain", "check",
-            "list", "init", "cache"]
+            "list", "init", "cache", "completion"]
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -407,8 +407,9 @@ def test_invalid_toml_syntax(aws: Aws) -> None:
 
 
 def test_usage_errors_exit_2(prod: Aws) -> None:
-    for argv in (["credential-process"], ["nonsense"], ["env", "--profile", "prod", "--format",
-                                                       "csh"], []):
+    for argv in (["cache"], ["nonsense"], ["env", "--profile", "prod", "--format", "csh"], [],
+                 ["--output", "yaml", "list"], ["--region", "eu-west-1", "check"],
+                 ["completion"], ["completion", "tcsh"]):
         done = rolecall(prod.env, *argv)
         assert done.returncode == 2, argv
         assert "usage: rolecall" in done.stderr and done.stdout == ""

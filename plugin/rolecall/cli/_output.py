@@ -1,22 +1,120 @@
-"""How the commands talk: one clear line per error on stderr, and the error types they report."""
+"""How the commands talk: one clear line per error on stderr, JSON or text reports on stdout, and
+the ``rolecall`` logger's lines on stderr (each problem once).
+
+The library logs a broken roles.toml as a warning; a command that reports the same problem itself
+(``rolecall: error: ...``, or ``check``'s lines) should not print it twice. So, without
+``--debug``, the command's warnings are held until it ends and printed then, minus those whose
+every line the command already reported. With ``--debug`` every record is printed as it happens.
+"""
 
 from __future__ import annotations
 
+import json
+import logging
 import sys
+from typing import Any
 
-__all__ = ["CliError", "fail", "say"]
+__all__ = ["CliError", "configure_logging", "emit", "fail", "flush_warnings", "reported", "say"]
+
+_reported: list[str] = []
 
 
 class CliError(Exception):
     """A problem the user can fix; its text is the whole message."""
 
 
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
 def fail(message: str) -> int:
-    """Print ``rolecall: error: message`` on stderr (folded to one line); exit status 1."""
-    one_line = " ".join(str(message).split())
+    """Print ``rolecall: error: message`` on stderr (folded to one line); exit status 1.
+
+    A library text that starts with "rolecall: " or "rolecall could not" does not get its
+    "rolecall" repeated after the prefix."""
+    one_line = _one_line(message)
+    if one_line.startswith("rolecall: "):
+        one_line = one_line[len("rolecall: "):]
+    elif one_line.startswith("rolecall could not"):
+        one_line = one_line[len("rolecall "):]
+    reported(one_line)
     print(f"rolecall: error: {one_line}", file=sys.stderr)
     return 1
 
 
+def reported(text: str) -> None:
+    """Note that the command told the user ``text``, so a warning saying the same is dropped."""
+    _reported.append(_one_line(text))
+
+
 def say(text: str = "") -> None:
     print(text)
+
+
+def emit(document: dict[str, Any]) -> None:
+    """A report in ``--output json``: one JSON object, keys in a stable order."""
+    print(json.dumps(document, indent=2))
+
+
+class _Held(logging.Handler):
+    """Holds WARNING and above until :func:`flush_warnings`."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+_held: _Held | None = None
+
+
+class _Format(logging.Formatter):
+    """``rolecall: debug: ...``: one prefix, whether or not the library's text has its own."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        message = record.getMessage()
+        if message.startswith("rolecall: "):
+            message = message[len("rolecall: "):]
+        if record.exc_info:
+            message += "\n" + self.formatException(record.exc_info)
+        return f"rolecall: {record.levelname.lower()}: {message}"
+
+
+def configure_logging(debug: bool) -> None:
+    """The ``rolecall`` logger for a command: DEBUG at once with ``--debug``, else warnings held
+    and deduplicated. Only the ``rolecall`` logger: botocore's DEBUG lines carry session tokens."""
+    global _held
+    logger = logging.getLogger("rolecall")
+    for handler in list(logger.handlers):
+        logger.removeHandler(handler)
+    logger.propagate = False
+    if debug:
+        stream = logging.StreamHandler(sys.stderr)
+        stream.setFormatter(_Format())
+        logger.setLevel(logging.DEBUG)
+        logger.addHandler(stream)
+        _held = None
+    else:
+        _held = _Held()
+        logger.setLevel(logging.WARNING)
+        logger.addHandler(_held)
+
+
+def flush_warnings() -> None:
+    """Print the held warnings: each once, none the command already reported itself."""
+    if _held is None:
+        return
+    records, _held.records = _held.records, []
+    said = " ".join(_reported)
+    seen: set[str] = set()
+    formatter = _Format()
+    for record in records:
+        text = formatter.format(record)
+        lines = [_one_line(line) for line in record.getMessage().splitlines() if line.strip()]
+        details = lines[1:] or lines
+        if text in seen or (details and all(line in said for line in details)):
+            continue
+        seen.add(text)
+        print(text, file=sys.stderr)

@@ -1,19 +1,30 @@
-"""The argument parser of every command, with examples in each ``--help``, and the dispatch."""
+"""The argument parser of every command, with examples in each ``--help``, and the dispatch.
+
+The global options (``--profile``, ``--region``, ``--output``, ``--debug``) are accepted before or
+after the command, as ``aws`` accepts them; after wins when both are given. A command that has no
+use for one says so (usage error) rather than ignoring it.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
 
 from rolecall import __version__
-from rolecall.cli._output import CliError, fail
+from rolecall.cli import default_profile
+from rolecall.cli._output import CliError, configure_logging, fail, flush_warnings
 
-__all__ = ["build", "run"]
+__all__ = ["GLOBAL_OPTIONS", "USES", "build", "run"]
 
 DESCRIPTION = """\
 Assume the IAM roles that roles.toml declares: in-process for every boto3/botocore program
 (nothing to run), and through these commands for everything else.
 
-exit status: 0 success, 1 error (one line on stderr), 2 usage;
+--profile defaults to $AWS_DEFAULT_PROFILE, then $AWS_PROFILE, then "default" (as botocore).
+--output json prints whoami, list and explain as one JSON object (shape in the README).
+
+exit status: 0 success, 1 error (one line on stderr), 2 usage, 130 interrupted (Ctrl-C),
+141 stdout closed early (`rolecall list | head -1`);
 `exec` exits with its command's status (126: not executable, 127: not found).
 
 examples:
@@ -48,7 +59,7 @@ examples:
     "whoami": """\
 examples:
   rolecall whoami
-  rolecall whoami --profile prod""",
+  rolecall --profile prod whoami --output json""",
     "explain": """\
 examples:
   rolecall explain --profile prod
@@ -59,33 +70,101 @@ examples:
   ROLECALL_CONFIG=./roles.toml rolecall check""",
     "list": """\
 examples:
-  rolecall list""",
+  rolecall list
+  rolecall list --output json | jq -r '.profiles[].name'""",
     "init": """\
 examples:
   rolecall init          # writes ~/.config/rolecall/roles.toml (or $ROLECALL_CONFIG)""",
     "cache": """\
 examples:
-  rolecall cache clear
-  rolecall cache clear --profile prod""",
+  rolecall cache clear                    # $AWS_PROFILE's entries when it is set, else all
+  rolecall cache clear --profile prod
+  rolecall cache clear --all""",
+    "completion": """\
+examples:
+  source <(rolecall completion bash)            # in ~/.bashrc
+  rolecall completion zsh > "${fpath[1]}/_rolecall"   # then: autoload -U compinit; compinit
+  rolecall completion fish > ~/.config/fish/completions/rolecall.fish""",
 }
+
+
+
+# The options `aws` users put before or after the command, and the commands that use each.
+GLOBAL_OPTIONS = ("profile", "region", "output", "debug")
+USES: dict[str, frozenset[str]] = {
+    "credential-process": frozenset({"profile"}),
+    "setup-process": frozenset(),
+    "env": frozenset({"profile", "region"}),
+    "exec": frozenset({"profile", "region"}),
+    "whoami": frozenset({"profile", "region", "output"}),
+    "explain": frozenset({"profile", "output"}),
+    "check": frozenset(),
+    "list": frozenset({"output"}),
+    "init": frozenset(),
+    "cache": frozenset({"profile"}),
+    "completion": frozenset(),
+}
+OUTPUTS = ("text", "json")
+FORMATS = ("sh", "fish", "powershell", "dotenv", "json")
+SHELLS = ("bash", "zsh", "fish")
+_DEFAULT = "default: $AWS_DEFAULT_PROFILE, then $AWS_PROFILE, then 'default'"
+PROFILE_HELP = {
+    "": f"the profile of the command ({_DEFAULT})",
+    "credential-process": f"a profile declared in roles.toml ({_DEFAULT})",
+    "env": f"a profile declared in roles.toml ({_DEFAULT})",
+    "exec": f"a profile declared in roles.toml ({_DEFAULT})",
+    "whoami": f"as boto3.Session(profile_name=...); {_DEFAULT}, as boto3",
+    "explain": f"as passed explicitly ({_DEFAULT})",
+    "cache": "only this roles.toml profile (default: $AWS_DEFAULT_PROFILE or $AWS_PROFILE when "
+             "set, else every profile)",
+}
+REGION_HELP = {
+    "": "whoami: the region of its STS client; env/exec: the AWS_REGION exported",
+    "whoami": "the region of the STS client that asks who you are (default: as boto3)",
+    "env": "print this AWS_REGION / AWS_DEFAULT_REGION instead of the profile's region",
+    "exec": "give the command this AWS_REGION / AWS_DEFAULT_REGION instead of the profile's",
+}
+OUTPUT_HELP = "text (default) for people, json for programs (whoami, list, explain)"
+DEBUG_HELP = ("log what rolecall does (profile, role, cache hit or miss, expiry) on stderr; "
+              "never a secret")
+
+
+def _globals(parser: argparse.ArgumentParser, command: str, uses: frozenset[str]) -> None:
+    """Add the global options ``uses`` to ``parser``; SUPPRESS keeps an option given before the
+    command when the same option is absent after it."""
+    group = parser.add_argument_group("global options (before or after the command)")
+    if "profile" in uses:
+        group.add_argument("--profile", default=argparse.SUPPRESS, metavar="PROFILE",
+                           help=PROFILE_HELP.get(command, PROFILE_HELP[""]))
+    if "region" in uses:
+        group.add_argument("--region", default=argparse.SUPPRESS, metavar="REGION",
+                           help=REGION_HELP.get(command, REGION_HELP[""]))
+    if "output" in uses:
+        group.add_argument("--output", default=argparse.SUPPRESS, choices=OUTPUTS,
+                           help=OUTPUT_HELP)
+    group.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                       help=DEBUG_HELP)
 
 
 def _command(sub: argparse._SubParsersAction[argparse.ArgumentParser], name: str,
              help_text: str) -> argparse.ArgumentParser:
-    return sub.add_parser(name, help=help_text, description=help_text,
-                          epilog=EXAMPLES[name],
-                          formatter_class=argparse.RawDescriptionHelpFormatter)
+    cmd = sub.add_parser(name, help=help_text, description=help_text,
+                         epilog=EXAMPLES[name],
+                         formatter_class=argparse.RawDescriptionHelpFormatter)
+    if name != "cache":
+        _globals(cmd, name, USES[name])
+    return cmd
 
 
 def build() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rolecall", description=DESCRIPTION,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"rolecall {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    _globals(parser, "", frozenset(GLOBAL_OPTIONS))
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    cmd = _command(sub, "credential-process",
-                   "print a profile's credentials as credential_process JSON (Version 1)")
-    cmd.add_argument("--profile", required=True, help="a profile declared in roles.toml")
+    _command(sub, "credential-process",
+             "print a profile's credentials as credential_process JSON (Version 1)")
 
     cmd = _command(sub, "setup-process",
                    "print or add credential_process stanzas to the AWS config file")
@@ -96,22 +175,16 @@ def build() -> argparse.ArgumentParser:
     cmd.add_argument("--force", action="store_true", help="replace existing profiles")
 
     cmd = _command(sub, "env", "print a role's credentials as environment variables")
-    cmd.add_argument("--profile", required=True, help="a profile declared in roles.toml")
-    cmd.add_argument("--format", default="sh",
-                     choices=("sh", "fish", "powershell", "dotenv", "json"))
+    cmd.add_argument("--format", default="sh", choices=FORMATS,
+                     help="how to print them: sh (default: bash, zsh; for eval), fish, "
+                          "powershell, dotenv (a .env file), json (one object)")
 
     cmd = _command(sub, "exec", "run a command with a role's credentials in its environment")
-    cmd.add_argument("--profile", required=True, help="a profile declared in roles.toml")
     cmd.add_argument("--force", action="store_true", help="allow nesting inside another exec")
     cmd.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- COMMAND [ARGS...]")
 
-    cmd = _command(sub, "whoami", "the caller identity through the normal credential chain")
-    cmd.add_argument("--profile", help="as boto3.Session(profile_name=...); default: as boto3")
-
-    cmd = _command(sub, "explain",
-                   "how a profile resolves and why (no secrets, nothing fetched)")
-    cmd.add_argument("--profile", help="as passed explicitly; default: AWS_PROFILE or default")
-
+    _command(sub, "whoami", "the caller identity through the normal credential chain")
+    _command(sub, "explain", "how a profile resolves and why (no secrets, nothing fetched)")
     _command(sub, "check", "validate roles.toml: every problem with file, profile and key")
     _command(sub, "list", "profiles with role, source, region and cache state")
     _command(sub, "init", "write a commented starter roles.toml (never overwrites)")
@@ -119,19 +192,52 @@ def build() -> argparse.ArgumentParser:
     cmd = _command(sub, "cache", "manage the disk cache")
     cache_sub = cmd.add_subparsers(dest="action", metavar="ACTION", required=True)
     clear = cache_sub.add_parser("clear", help="remove cached credentials",
-                                 description="remove cached credentials (all, or one profile's)",
+                                 description="remove cached credentials (one profile's, or all)",
                                  epilog=EXAMPLES["cache"],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    clear.add_argument("--profile", help="only this roles.toml profile")
+    _globals(clear, "cache", USES["cache"])
+    clear.add_argument("--all", action="store_true", dest="every",
+                       help="every profile's entries, whatever $AWS_PROFILE says")
+
+    cmd = _command(sub, "completion", "print a shell completion script (bash, zsh or fish)")
+    cmd.add_argument("shell", nargs="?", choices=SHELLS, metavar="SHELL",
+                     help="bash, zsh or fish")
+    cmd.add_argument("--profiles", action="store_true", help=argparse.SUPPRESS)  # for scripts
     return parser
+
+
+def commands(parser: argparse.ArgumentParser) -> list[tuple[str, str]]:
+    """(name, one line of help) of every command, in the order of ``--help``."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return [(choice.dest, choice.help or "") for choice in action._choices_actions]
+    return []
+
+
+def overview(parser: argparse.ArgumentParser) -> str:
+    """What bare ``rolecall`` prints: the usage and one line per command, as ``aws``/``git`` do."""
+    listed = commands(parser)
+    width = max(len(name) for name, _ in listed)
+    lines = [parser.format_usage().rstrip(), "", "commands:"]
+    lines += [f"  {name.ljust(width)}  {text}" for name, text in listed]
+    lines += ["", "`rolecall COMMAND --help` shows a command's options and examples; "
+                  "`rolecall --help` the global options."]
+    return "\n".join(lines) + "\n"
+
+
+def _chosen(ns: argparse.Namespace) -> tuple[str, str]:
+    """The profile a command acts on and where that came from (for messages)."""
+    explicit: str | None = getattr(ns, "profile", None)
+    return (explicit, "--profile") if explicit else default_profile()
 
 
 def dispatch(ns: argparse.Namespace) -> int:
     command = ns.command
+    output = getattr(ns, "output", "text")
     if command == "credential-process":
         from rolecall.cli import process
 
-        return process.credential_process(ns.profile)
+        return process.credential_process(*_chosen(ns))
     if command == "setup-process":
         from rolecall.cli import process
 
@@ -139,36 +245,76 @@ def dispatch(ns: argparse.Namespace) -> int:
     if command in ("env", "exec"):
         from rolecall.cli import envexec
 
+        profile, how = _chosen(ns)
+        region = getattr(ns, "region", None)
         if command == "env":
-            return envexec.print_env(ns.profile, ns.format)
+            return envexec.print_env(profile, ns.format, region, how)
         argv = ns.argv[1:] if ns.argv[:1] == ["--"] else ns.argv
-        return envexec.exec_command(ns.profile, argv, ns.force)
+        return envexec.exec_command(profile, argv, ns.force, region, how)
+    if command == "completion":
+        return _completion(ns)
     from rolecall.cli import admin, report
 
     if command == "whoami":
-        return report.whoami(ns.profile)
+        return report.whoami(getattr(ns, "profile", None), getattr(ns, "region", None), output)
     if command == "explain":
-        return report.explain(ns.profile)
+        return report.explain(*_chosen(ns), output)
     if command == "check":
         return report.check()
     if command == "list":
-        return report.list_profiles()
+        return report.list_profiles(output)
     if command == "init":
         return admin.init()
-    return admin.clear_cache(ns.profile)
+    explicit = getattr(ns, "profile", None)
+    if ns.every:
+        if explicit:
+            raise CliError("cache clear: give --profile or --all, not both")
+        return admin.clear_cache(None, "--all")
+    if explicit:
+        return admin.clear_cache(explicit, "--profile")
+    name, how = default_profile()
+    return admin.clear_cache(name, how) if how != "the default" else admin.clear_cache(None, "")
+
+
+def _completion(ns: argparse.Namespace) -> int:
+    if ns.profiles:  # what the completion scripts run for profile names: quiet, never fails
+        from rolecall.cli import report
+
+        loaded = report.read_config()[1]
+        for name in sorted(loaded.profiles if loaded is not None else ()):
+            print(name)
+        return 0
+    from rolecall.cli import completion
+
+    sys.stdout.write(completion.script(build(), str(ns.shell)))
+    return 0
+
+
+def _misplaced(parser: argparse.ArgumentParser, ns: argparse.Namespace) -> None:
+    """A global option given before a command that has no use for it: a usage error."""
+    for option in ("profile", "region", "output"):
+        if hasattr(ns, option) and option not in USES[ns.command]:
+            users = ", ".join(name for name, uses in USES.items() if option in uses)
+            parser.error(f"--{option} does not apply to {ns.command} (it applies to: {users})")
 
 
 def run(args: list[str]) -> int:
-    ns = build().parse_args(args)
+    parser = build()
+    ns = parser.parse_args(args)
+    if ns.command is None:
+        sys.stderr.write(overview(parser))
+        return 2
+    _misplaced(parser, ns)
+    if ns.command == "completion" and ns.shell is None and not ns.profiles:
+        parser.error("completion: which shell? rolecall completion bash|zsh|fish")
+    configure_logging(bool(getattr(ns, "debug", False)))
     try:
         return dispatch(ns)
-    except KeyboardInterrupt:
-        return 130
     except CliError as exc:
         return fail(str(exc))
     except Exception as exc:
         if type(exc).__module__.partition(".")[0] in ("rolecall", "botocore"):
             return fail(str(exc))
         raise
-
-
+    finally:
+        flush_warnings()

@@ -37,13 +37,21 @@ def init() -> int:
     return 0
 
 
-def clear_cache(profile: str | None) -> int:
+def clear_cache(profile: str | None, how: str = "") -> int:
+    """Remove ``profile``'s cache entries, or every entry when ``profile`` is None. ``how``: where
+    the profile came from (``--profile``, ``AWS_PROFILE``...), said when it was not explicit."""
     if profile is None:
         removed = cache.clear()
     else:
         loaded = config.load()
-        if loaded is None or profile not in loaded.profiles:
-            return fail(f"profile {profile!r} is not declared in {config.locate()}")
+        if loaded is None or not loaded.declares(profile):
+            origin = f" (from {how}; `rolecall cache clear --all` clears every profile)" \
+                if how.startswith("AWS_") else ""
+            return fail(f"profile {profile!r}{origin} is not declared in {config.locate()}")
+        loaded.profile(profile)  # a broken profile raises its ConfigError: it has no key
         removed = cache.clear([request.cache_key(loaded, profile)])
-    say(f"removed {removed} cache entr{'y' if removed == 1 else 'ies'} from {cache.directory()}")
+    where = f" (profile {profile!r} from {how}; --all for every profile)" \
+        if profile is not None and how.startswith("AWS_") else ""
+    say(f"removed {removed} cache entr{'y' if removed == 1 else 'ies'} from {cache.directory()}"
+        f"{where}")
     return 0

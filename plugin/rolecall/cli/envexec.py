@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import signal
 import subprocess
 import sys
 from datetime import timezone
 
 from rolecall import cache, config, resolve
-from rolecall.cli._output import fail
+from rolecall.cli._output import fail, flush_warnings
 from rolecall.cli.fastpath import NEED_SECONDS
 from rolecall.cli.process import config_with
 
@@ -21,8 +22,10 @@ FORMATS = ("sh", "fish", "powershell", "dotenv", "json")
 REMOVED = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE")
 
 
-def environment(entry: cache.Entry, profile: config.Profile) -> dict[str, str]:
-    """The variables that make any AWS tool use these credentials."""
+def environment(entry: cache.Entry, profile: config.Profile,
+                region: str | None = None) -> dict[str, str]:
+    """The variables that make any AWS tool use these credentials; ``region`` (``--region``)
+    replaces the profile's region."""
     variables = {
         "AWS_ACCESS_KEY_ID": entry.access_key,
         "AWS_SECRET_ACCESS_KEY": entry.secret_key,
@@ -30,8 +33,9 @@ def environment(entry: cache.Entry, profile: config.Profile) -> dict[str, str]:
         "AWS_CREDENTIAL_EXPIRATION": entry.expiry.astimezone(timezone.utc)
         .strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
-    if profile.region:
-        variables["AWS_REGION"] = variables["AWS_DEFAULT_REGION"] = profile.region
+    region = region or profile.region
+    if region:
+        variables["AWS_REGION"] = variables["AWS_DEFAULT_REGION"] = region
     return variables
 
 
@@ -56,18 +60,20 @@ def render(variables: dict[str, str], fmt: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _credentials(name: str) -> tuple[cache.Entry, config.Profile]:
-    loaded = config_with(name)
+def _credentials(name: str, how: str | None) -> tuple[cache.Entry, config.Profile]:
+    loaded = config_with(name, how)
     return resolve.credentials(loaded, name, NEED_SECONDS), loaded.profiles[name]
 
 
-def print_env(name: str, fmt: str) -> int:
-    entry, profile = _credentials(name)
-    sys.stdout.write(render(environment(entry, profile), fmt))
+def print_env(name: str, fmt: str, region: str | None = None, how: str | None = None) -> int:
+    """Print the role's variables in ``fmt``; ``how`` says where the profile name came from."""
+    entry, profile = _credentials(name, how)
+    sys.stdout.write(render(environment(entry, profile, region), fmt))
     return 0
 
 
-def exec_command(name: str, command: list[str], force: bool) -> int:
+def exec_command(name: str, command: list[str], force: bool, region: str | None = None,
+                 how: str | None = None) -> int:
     """Run ``command`` with the role's credentials; its exit status is ours."""
     if not command:
         return fail("nothing to run: rolecall exec --profile P -- COMMAND [ARGS...]")
@@ -75,14 +81,17 @@ def exec_command(name: str, command: list[str], force: bool) -> int:
     if outer and not force:
         return fail(f"already inside `rolecall exec` for profile {outer!r}; nesting would hide "
                     "that role (use --force to nest anyway)")
-    entry, profile = _credentials(name)
+    entry, profile = _credentials(name, how)
     env = {k: v for k, v in os.environ.items() if k not in REMOVED}
-    env.update(environment(entry, profile))
+    env.update(environment(entry, profile, region))
     env[EXEC_VARIABLE] = name
+    flush_warnings()  # exec replaces this process: say what there is to say now
     sys.stdout.flush()
     sys.stderr.flush()
     try:
         if os.name == "posix":
+            # Python ignores SIGPIPE; the command gets the default back, as subprocess gives it.
+            signal.signal(signal.SIGPIPE, signal.SIG_DFL)
             os.execvpe(command[0], command, env)  # noqa: S606 - the user's own command
         return subprocess.run(command, env=env, check=False).returncode
     except FileNotFoundError:

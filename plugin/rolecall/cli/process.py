@@ -19,10 +19,12 @@ from rolecall.cli._output import CliError, fail
 __all__ = ["config_with", "credential_process", "setup_process"]
 
 
-def credential_process(profile: str) -> int:
-    """Print the credentials of rolecall profile ``profile`` as credential_process JSON."""
+def credential_process(profile: str, how: str | None = None) -> int:
+    """Print the credentials of rolecall profile ``profile`` as credential_process JSON;
+    ``how`` says where the name came from (``--profile``, ``AWS_PROFILE``...), for messages.
+    Loops (a source that runs rolecall for a profile being fetched) are caught by the library."""
     try:
-        loaded = config_with(profile)
+        loaded = config_with(profile, how)
         entry = resolve.credentials(loaded, profile, fastpath.NEED_SECONDS)
     except CliError as exc:
         return fail(str(exc))
@@ -34,7 +36,9 @@ def credential_process(profile: str) -> int:
     return 0
 
 
-def config_with(profile: str) -> config.Config:
+def config_with(profile: str, how: str | None = None) -> config.Config:
+    """roles.toml, which must declare ``profile``; ``how`` names where the name came from when
+    it was not ``--profile`` (an unset AWS_PROFILE surprises nobody twice)."""
     path = config.locate()
     loaded = config.load(path)
     if loaded is None:
@@ -43,7 +47,11 @@ def config_with(profile: str) -> config.Config:
         if loaded.problems:  # it may be declared in a part of the file that does not parse
             raise config.ConfigError(loaded.problems)
         known = ", ".join(sorted(loaded.profiles)) or "none"
-        raise CliError(f"profile {profile!r} is not declared in {path} (declared: {known})")
+        origin = "" if how in (None, "--profile") else (
+            " (no --profile given, AWS_PROFILE unset)" if how == "the default"
+            else f" (from {how})")
+        raise CliError(f"profile {profile!r}{origin} is not declared in {path} "
+                       f"(declared: {known})")
     loaded.profile(profile)  # a declared profile that cannot be used raises its ConfigError
     return loaded
 
@@ -78,10 +86,10 @@ def setup_process(names: list[str], write: bool, force: bool) -> int:
     loaded = config.load(path)
     if loaded is None:
         return fail(f"no roles.toml at {path}")
-    unknown = [name for name in names if name not in loaded.profiles]
+    unknown = [name for name in names if not loaded.declares(name)]
     if unknown:
         return fail(f"not declared in {path}: {', '.join(unknown)}")
-    profiles = [loaded.profiles[name] for name in (names or sorted(loaded.profiles))]
+    profiles = [loaded.profile(name) for name in (names or sorted(loaded.profiles))]
     if not write:
         print("\n".join(stanza(p) for p in profiles), end="")
         return 0

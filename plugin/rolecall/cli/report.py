@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from rolecall import _bootstrap, cache, config, request
-from rolecall.cli._output import fail, say
+from rolecall.cli._output import emit, fail, reported, say
 
 __all__ = ["check", "explain", "list_profiles", "whoami"]
 
@@ -26,52 +26,107 @@ def _when(moment: datetime | None) -> str:
     return f"{stamp} (in {int(left // 60)} min)" if left > 0 else f"{stamp} (expired)"
 
 
-def whoami(profile: str | None) -> int:
-    """The caller identity through the normal chain, as any boto3 program would get it."""
+def _stamp(moment: datetime | None) -> str | None:
+    """A moment as JSON shows it: ``2026-01-31T12:00:00Z``, or None."""
+    return None if moment is None else moment.astimezone(timezone.utc).strftime(
+        "%Y-%m-%dT%H:%M:%SZ")
+
+
+def whoami(profile: str | None, region: str | None = None, output: str = "text") -> int:
+    """The caller identity through the normal chain, as any boto3 program would get it;
+    ``region``: the region of the STS client that asks."""
     import boto3
 
     session = boto3.Session(profile_name=profile) if profile else boto3.Session()
     credentials = session.get_credentials()
     if credentials is None:
         return fail(f"no credentials for profile {session.profile_name!r}")
-    identity = session.client("sts").get_caller_identity()
+    client = session.client("sts", region_name=region)
+    identity = client.get_caller_identity()
+    expiry = getattr(credentials, "_expiry_time", None)
+    if output == "json":
+        emit({"profile": session.profile_name, "arn": identity["Arn"],
+              "account": identity["Account"], "user_id": identity["UserId"],
+              "provider": credentials.method, "region": client.meta.region_name,
+              "expiration": _stamp(expiry)})
+        return 0
     say(f"arn:      {identity['Arn']}")
     say(f"account:  {identity['Account']}")
     say(f"profile:  {session.profile_name}")
+    say(f"region:   {client.meta.region_name}")
     say(f"provider: {credentials.method}")
-    say(f"expires:  {_when(getattr(credentials, '_expiry_time', None))}")
+    say(f"expires:  {_when(expiry)}")
     return 0
 
 
-def _source(profile: config.Profile) -> str:
+def _source(profile: config.Profile) -> dict[str, str]:
+    """Where a profile's source credentials come from: type and name (JSON shape)."""
     if profile.parent is not None:
-        return f"rolecall profile {profile.parent}"
+        return {"type": "rolecall_profile", "name": profile.parent}
     if profile.source_profile is not None:
-        return f"AWS profile {profile.source_profile}"
-    return f"credential_source {profile.credential_source}"
+        return {"type": "aws_profile", "name": profile.source_profile}
+    return {"type": "credential_source", "name": str(profile.credential_source)}
 
 
-def _cache_state(loaded: config.Config, name: str) -> str:
+_SOURCE_TEXT = {"rolecall_profile": "rolecall profile", "aws_profile": "AWS profile",
+                "credential_source": "credential_source"}
+
+
+def _cache(loaded: config.Config, name: str) -> dict[str, str | None]:
+    """The disk cache of a profile: state off | empty | valid | expired, and the expiration."""
     if not loaded.profiles[name].cache:
-        return "off (cache = false)"
+        return {"state": "off", "expiration": None}
     entry = cache.peek(request.cache_key(loaded, name))
-    return f"until {_when(entry.expiry)}" if entry is not None else "empty"
+    if entry is None:
+        return {"state": "empty", "expiration": None}
+    valid = entry.expiry > datetime.now(timezone.utc)
+    return {"state": "valid" if valid else "expired", "expiration": _stamp(entry.expiry)}
 
 
-def _loaded() -> tuple[Path, config.Config | None]:
+def _cache_text(state: dict[str, str | None]) -> str:
+    """The cache column of ``list`` and line of ``explain``."""
+    if state["state"] == "off":
+        return "off (cache = false)"
+    expiration = state["expiration"]
+    if expiration is None:
+        return "empty"
+    return f"until {_when(datetime.fromisoformat(expiration.replace('Z', '+00:00')))}"
+
+
+def read_config() -> tuple[Path, config.Config | None, tuple[config.Problem, ...]]:
+    """The one place the reports read roles.toml: its path, the valid config (None: no file, or
+    nothing usable) and every problem found in it."""
     path = config.locate()
-    return path, config.load(path)
+    try:
+        loaded = config.load(path)
+    except config.ConfigError as exc:  # the file cannot be read at all
+        return path, None, exc.problems
+    return path, loaded, loaded.problems if loaded is not None else ()
 
 
-def list_profiles() -> int:
-    path, loaded = _loaded()
+def _no_file(path: Path) -> str:
+    return f"no roles.toml at {path} (run `rolecall init`)"
+
+
+def list_profiles(output: str = "text") -> int:
+    path, loaded, problems = read_config()
+    if problems:
+        return fail("\n".join(str(problem) for problem in problems))
     if loaded is None:
-        return fail(f"no roles.toml at {path} (run `rolecall init`)")
+        return fail(_no_file(path))
+    names = sorted(loaded.profiles)
+    if output == "json":
+        emit({"config": str(path), "profiles": [
+            {"name": name, "role_arn": loaded.profiles[name].role_arn,
+             "source": _source(loaded.profiles[name]), "region": loaded.profiles[name].region,
+             "cache": _cache(loaded, name)} for name in names]})
+        return 0
     rows = [("PROFILE", "ROLE", "SOURCE", "REGION", "CACHE")]
-    for name in sorted(loaded.profiles):
+    for name in names:
         profile = loaded.profiles[name]
-        rows.append((name, profile.role_arn, _source(profile), profile.region or "-",
-                     _cache_state(loaded, name)))
+        source = _source(profile)
+        rows.append((name, profile.role_arn, f"{_SOURCE_TEXT[source['type']]} {source['name']}",
+                     profile.region or "-", _cache_text(_cache(loaded, name))))
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     for row in rows if loaded.profiles else ():
         say("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) +
@@ -107,102 +162,139 @@ def _aws_kind(settings: dict[str, Any]) -> str:
 
 def check() -> int:
     """Validate roles.toml and that every AWS-file source profile exists."""
-    path = config.locate()
-    try:
-        loaded = config.load(path)
-    except config.ConfigError as exc:
-        for problem in exc.problems:
+    path, loaded, problems = read_config()
+    if problems:
+        for problem in problems:
+            reported(str(problem))
             say(str(problem))
         return 1
     if loaded is None:
-        return fail(f"no roles.toml at {path}")
-    if loaded.problems:
-        for problem in loaded.problems:
-            say(str(problem))
-        return 1
+        return fail(_no_file(path))
     aws = _aws_profiles()
-    problems = 0
+    found = 0
     for name, profile in sorted(loaded.profiles.items()):
         source = profile.source_profile
         if profile.parent is None and source is not None and source not in aws:
             say(str(config.Problem(str(path), name, "source_profile",
                                    f"{source!r} is neither a roles.toml profile nor a profile "
                                    "of the AWS config files")))
-            problems += 1
-    if problems:
+            found += 1
+    if found:
         return 1
     say(f"{path}: OK, {len(loaded.profiles)} profile(s)")
     return 0
 
 
-def explain(profile: str | None) -> int:
-    """How ``profile`` resolves and why, without fetching anything or printing a secret."""
-    explicit = profile is not None
-    # botocore reads AWS_DEFAULT_PROFILE before AWS_PROFILE.
-    variable = next((v for v in ("AWS_DEFAULT_PROFILE", "AWS_PROFILE") if os.environ.get(v)), None)
-    name = profile or (os.environ[variable] if variable else "default")
-    how = "--profile" if explicit else (variable or "the default profile")
-    say(f"profile {name!r} (from {how})")
-    path = config.locate()
-    try:
-        loaded = config.load(path)
-        if loaded is not None and name in loaded.errors:
-            loaded.profile(name)
-    except config.ConfigError as exc:
-        say(f"roles.toml: {path}: INVALID for this profile; credential resolution will raise:")
-        for problem in exc.problems:
-            say(f"  {problem}")
-        return 1
+def explain(name: str, how: str, output: str = "text") -> int:
+    """How profile ``name`` resolves and why (``how``: --profile, AWS_PROFILE... or the default),
+    without fetching anything or printing a secret."""
+    path, loaded, problems = read_config()
+    if loaded is not None:  # only what touches this profile: other mistakes leave it alone
+        problems = loaded.errors.get(name, ())
     disabled = _bootstrap.disabled()
-    say(f"roles.toml: {path}" + ("" if loaded is not None else " (none: rolecall does nothing)"))
-    if disabled:
-        say("ROLECALL_DISABLE is set: the plugin is off; botocore resolves on its own")
-    env_keys = all(os.environ.get(k) for k in _ENV_KEYS)
-    managed = loaded is not None and name in loaded.profiles and not disabled
-    if env_keys and not explicit:
-        say("winner: botocore's environment provider (AWS_ACCESS_KEY_ID is set and the profile "
-            "was not passed explicitly; pass --profile / profile_name= to use the role)")
-    elif managed:
-        say("winner: rolecall (the profile is declared in roles.toml"
-            + ("; environment keys are ignored because the profile was passed explicitly)"
-               if env_keys else ")"))
+    explicit = how == "--profile"
+    report: dict[str, Any] = {
+        "profile": name, "profile_from": "default" if how == "the default" else how,
+        "config": str(path), "config_found": loaded is not None or bool(problems),
+        "problems": [str(problem) for problem in problems], "plugin_disabled": disabled,
+        "winner": None, "reason": None, "chain": []}
+    if not problems:
+        env_keys = all(os.environ.get(k) for k in _ENV_KEYS)
+        managed = loaded is not None and name in loaded.profiles and not disabled
+        if env_keys and not explicit:
+            report["winner"] = "environment"
+            report["reason"] = ("AWS_ACCESS_KEY_ID is set and the profile was not passed "
+                                "explicitly; pass --profile / profile_name= to use the role")
+        elif managed:
+            report["winner"] = "rolecall"
+            report["reason"] = "the profile is declared in roles.toml" + (
+                "; environment keys are ignored because the profile was passed explicitly"
+                if env_keys else "")
+        else:
+            aws = _aws_profiles()
+            report["winner"] = "botocore"
+            report["reason"] = "not declared in roles.toml: " + (
+                _aws_kind(aws[name]) if name in aws else "not in the AWS files")
+        if loaded is not None and name in loaded.profiles:
+            report["chain"] = _chain(loaded, name)
+    if output == "json":
+        emit(report)
     else:
-        aws = _aws_profiles()
-        where = _aws_kind(aws[name]) if name in aws else "not in the AWS files"
-        say(f"winner: botocore, unchanged (not declared in roles.toml): {where}")
-    if loaded is not None and name in loaded.profiles:
-        _explain_chain(loaded, name)
-    return 0
+        _explain_text(report, how)
+    return 1 if problems else 0
 
 
-def _explain_chain(loaded: config.Config, name: str) -> None:
+def _chain(loaded: config.Config, name: str) -> list[dict[str, Any]]:
+    """Each link from ``name`` down to the credentials that call STS first."""
     aws = _aws_profiles()
+    links: list[dict[str, Any]] = []
     current: str | None = name
-    depth = 0
     while current is not None:
         profile = loaded.profiles[current]
-        indent = "  " * depth
         req = request.build_request(profile, source_is_temporary=profile.parent is not None)
-        say(f"{indent}{current}: assumes {profile.role_arn}")
-        say(f"{indent}  session name {req['RoleSessionName']}, duration {req['DurationSeconds']}s"
-            + (" (capped at 3600: chained)" if profile.parent and (profile.duration_seconds or 0)
-               > 3600 else ""))
-        region = profile.region or os.environ.get("AWS_REGION") or \
-            os.environ.get("AWS_DEFAULT_REGION") or "the source's region, else us-east-1"
-        endpoint = request.sts_endpoint(profile) or "the regional STS endpoint"
-        say(f"{indent}  STS: region {region}, endpoint {endpoint}")
-        if profile.mfa_serial:
-            token = (f"command {profile.mfa_token_command[0]!r}" if profile.mfa_token_command
-                     else "a prompt on the terminal")
-            say(f"{indent}  MFA: {profile.mfa_serial}, code from {token}")
-        say(f"{indent}  cache: {_cache_state(loaded, current)}")
-        if profile.parent is not None:
-            say(f"{indent}  source: rolecall profile {profile.parent}, below")
-        elif profile.source_profile is not None:
+        source: dict[str, Any] = {**_source(profile), "detail": None}
+        if profile.parent is None and profile.source_profile is not None:
             src = profile.source_profile
-            kind = _aws_kind(aws[src]) if src in aws else "NOT FOUND in the AWS files"
-            say(f"{indent}  source: AWS profile {src!r}: {kind}")
-        else:
-            say(f"{indent}  source: credential_source {profile.credential_source}")
+            source["detail"] = _aws_kind(aws[src]) if src in aws else "NOT FOUND in the AWS files"
+        links.append({
+            "profile": current, "role_arn": profile.role_arn,
+            "role_session_name": req["RoleSessionName"],
+            "duration_seconds": req["DurationSeconds"],
+            "duration_capped": bool(profile.parent and (profile.duration_seconds or 0) > 3600),
+            "sts_region": profile.region or os.environ.get("AWS_REGION")
+            or os.environ.get("AWS_DEFAULT_REGION") or None,
+            "sts_endpoint": request.sts_endpoint(profile) or None,
+            "mfa_serial": profile.mfa_serial,
+            "mfa_code_from": None if not profile.mfa_serial else
+            ("command" if profile.mfa_token_command else "prompt"),
+            "mfa_command": profile.mfa_token_command[0]
+            if profile.mfa_serial and profile.mfa_token_command else None,
+            "cache": _cache(loaded, current),
+            "source": source})
         current = profile.parent
-        depth += 1
+    return links
+
+
+def _explain_text(report: dict[str, Any], how: str) -> None:
+    origin = "the default profile" if how == "the default" else how
+    say(f"profile {report['profile']!r} (from {origin})")
+    path = report["config"]
+    if report["problems"]:
+        say(f"roles.toml: {path}: INVALID; credential resolution will raise:")
+        for problem in report["problems"]:
+            reported(problem)
+            say(f"  {problem}")
+        return
+    say(f"roles.toml: {path}" + ("" if report["config_found"] else
+                                 " (none: rolecall does nothing)"))
+    if report["plugin_disabled"]:
+        say("ROLECALL_DISABLE is set: the plugin is off; botocore resolves on its own")
+    winner = {"environment": "botocore's environment provider", "rolecall": "rolecall",
+              "botocore": "botocore, unchanged"}[report["winner"]]
+    if report["winner"] == "botocore":
+        reason = report["reason"].replace("not declared in roles.toml: ",
+                                          "(not declared in roles.toml): ", 1)
+        say(f"winner: {winner} {reason}")
+    else:
+        say(f"winner: {winner} ({report['reason']})")
+    for depth, link in enumerate(report["chain"]):
+        indent = "  " * depth
+        say(f"{indent}{link['profile']}: assumes {link['role_arn']}")
+        say(f"{indent}  session name {link['role_session_name']}, duration "
+            f"{link['duration_seconds']}s" + (" (capped at 3600: chained)"
+                                             if link["duration_capped"] else ""))
+        region = link["sts_region"] or "the source's region, else us-east-1"
+        endpoint = link["sts_endpoint"] or "the regional STS endpoint"
+        say(f"{indent}  STS: region {region}, endpoint {endpoint}")
+        if link["mfa_serial"]:
+            token = (f"command {link['mfa_command']!r}"
+                     if link["mfa_code_from"] == "command" else "a prompt on the terminal")
+            say(f"{indent}  MFA: {link['mfa_serial']}, code from {token}")
+        say(f"{indent}  cache: {_cache_text(link['cache'])}")
+        source = link["source"]
+        if source["type"] == "rolecall_profile":
+            say(f"{indent}  source: rolecall profile {source['name']}, below")
+        elif source["type"] == "aws_profile":
+            say(f"{indent}  source: AWS profile {source['name']!r}: {source['detail']}")
+        else:
+            say(f"{indent}  source: credential_source {source['name']}")

@@ -1,0 +1,368 @@
+"""``rolecall completion SHELL``: bash, zsh and fish completion, generated from the parser.
+
+Nothing here is written by hand per command: the parser is walked (commands, their options, which
+options take a value, choices) into tables, and each shell gets the same small algorithm over
+those tables: skip options and their values to find the command, then offer an option's
+choices, the command's options, its subcommands, or its positional words. Profile names
+(``--profile``, ``setup-process PROFILE``) come from ``rolecall completion --profiles`` at
+completion time; after ``exec ... --`` the shell completes commands and files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+from dataclasses import dataclass, field
+
+__all__ = ["PROFILES", "Tables", "script", "tables"]
+
+PROFILES = "@profiles"  # the positional words of a command: roles.toml profile names
+COMMAND = "@command"  # a command line to run (exec's REMAINDER)
+
+
+@dataclass
+class Tables:
+    """The parser as completion needs it, per command path ("", "env", "cache clear")."""
+
+    options: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # (flag, help)
+    valued: dict[str, list[str]] = field(default_factory=dict)  # flags that take a value
+    choices: dict[tuple[str, str], list[str]] = field(default_factory=dict)  # (path, flag)
+    commands: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # (name, help)
+    words: dict[str, list[str]] = field(default_factory=dict)  # positional choices, PROFILES
+
+
+def _help(action: argparse.Action) -> str:
+    text = " ".join((action.help or "").split())
+    return text.split("; ")[0].split(" (")[0]
+
+
+def tables(parser: argparse.ArgumentParser, path: str = "",
+           into: Tables | None = None) -> Tables:
+    """Walk ``parser`` and its subparsers into :class:`Tables`."""
+    into = into or Tables()
+    into.options[path], into.valued[path] = [], []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            helps = {choice.dest: choice.help or "" for choice in action._choices_actions}
+            into.commands[path] = [(name, helps.get(name, "")) for name in action.choices]
+            for name, sub in action.choices.items():
+                tables(sub, f"{path} {name}".strip(), into)
+        elif action.option_strings:
+            if action.help == argparse.SUPPRESS:
+                continue
+            for flag in action.option_strings:
+                into.options[path].append((flag, _help(action)))
+                if action.nargs != 0:
+                    into.valued[path].append(flag)
+                if action.choices:
+                    into.choices[(path, flag)] = [str(c) for c in action.choices]
+        elif action.choices:
+            into.words[path] = [str(c) for c in action.choices]
+        elif action.nargs == argparse.REMAINDER:
+            into.words[path] = [COMMAND]
+        elif action.dest == "profiles":
+            into.words[path] = [PROFILES]
+    return into
+
+
+def script(parser: argparse.ArgumentParser, shell: str) -> str:
+    """The completion script for ``shell`` (bash, zsh or fish)."""
+    found = tables(parser)
+    return {"bash": _bash, "zsh": _zsh, "fish": _fish}[shell](found)
+
+
+# --- bash and zsh share the POSIX-style case tables ------------------------------------------
+
+
+def _case(rows: dict[str, str], indent: str = "        ") -> str:
+    return "\n".join(f"{indent}{shlex.quote(key)}) {value} ;;" for key, value in rows.items())
+
+
+def _words(values: list[str]) -> str:
+    return shlex.quote(" ".join(values))
+
+
+def _sh_tables(found: Tables, prefix: str) -> str:
+    options = {path: f"echo {_words([f for f, _ in flags])}"
+               for path, flags in found.options.items()}
+    valued = {f"{path} {flag}": "return 0" for path, flags in found.valued.items()
+              for flag in flags}
+    choices = {f"{path} {flag}": f"echo {_words(values)}"
+               for (path, flag), values in found.choices.items()}
+    commands = {path: f"echo {_words([n for n, _ in names])}"
+                for path, names in found.commands.items()}
+    words = {path: f"echo {_words(values)}" for path, values in found.words.items()}
+    return f"""\
+{prefix}_options() {{  # the options of a command path
+    case "$1" in
+{_case(options)}
+    esac
+}}
+{prefix}_valued() {{  # "PATH OPTION": does the option take a value?
+    case "$1" in
+{_case(valued)}
+    esac
+    return 1
+}}
+{prefix}_choices() {{  # "PATH OPTION": its choices
+    case "$1" in
+{_case(choices)}
+    esac
+}}
+{prefix}_commands() {{  # the subcommands of a command path
+    case "$1" in
+{_case(commands)}
+    esac
+}}
+{prefix}_words() {{  # the positional words of a command path
+    case "$1" in
+{_case(words)}
+    esac
+}}
+{prefix}_profiles() {{  # roles.toml profile names, from rolecall itself
+    command "$1" completion --profiles 2>/dev/null
+}}
+"""
+
+
+def _bash(found: Tables) -> str:
+    return f"""\
+# bash completion for rolecall; generated by `rolecall completion bash` from its parser.
+# Install: source <(rolecall completion bash)   (e.g. in ~/.bashrc)
+{_sh_tables(found, "_rolecall")}
+_rolecall() {{
+    local cur="${{COMP_WORDS[COMP_CWORD]}}" at="" expect="" word words i=1 dashdash=0
+    while [ "$i" -lt "$COMP_CWORD" ]; do
+        word="${{COMP_WORDS[i]}}"
+        i=$((i + 1))
+        if [ "$dashdash" -gt 0 ]; then dashdash=$((dashdash + 1)); continue; fi
+        if [ -n "$expect" ]; then
+            [ "$word" = "=" ] || expect=""
+            continue
+        fi
+        case "$word" in
+            --) [ "$(_rolecall_words "$at")" = "{COMMAND}" ] && dashdash=1 ;;
+            -*) _rolecall_valued "$at $word" && expect="$word" ;;
+            *) case " $(_rolecall_commands "$at") " in
+                   *" $word "*) at="${{at:+$at }}$word" ;;
+               esac ;;
+        esac
+    done
+    if [ "$dashdash" -eq 1 ]; then
+        COMPREPLY=($(compgen -c -- "$cur")); return
+    elif [ "$dashdash" -gt 1 ]; then
+        COMPREPLY=($(compgen -f -- "$cur")); return
+    fi
+    if [ -n "$expect" ]; then
+        if [ "$expect" = "--profile" ]; then
+            words="$(_rolecall_profiles "${{COMP_WORDS[0]}}")"
+        else
+            words="$(_rolecall_choices "$at $expect")"
+        fi
+    elif [[ "$cur" == -* ]]; then
+        words="$(_rolecall_options "$at")"
+    else
+        words="$(_rolecall_commands "$at")"
+        [ -n "$words" ] || words="$(_rolecall_words "$at")"
+        case "$words" in
+            {PROFILES}) words="$(_rolecall_profiles "${{COMP_WORDS[0]}}")" ;;
+            {COMMAND}) words="" ;;
+        esac
+    fi
+    COMPREPLY=($(compgen -W "$words" -- "$cur"))
+}}
+complete -F _rolecall rolecall
+"""
+
+
+def _zsh(found: Tables) -> str:
+    helps = {f"{path} {flag}".lstrip(): text for path, flags in found.options.items()
+             for flag, text in flags}
+    helps.update({f"{path} {name}".lstrip(): text for path, names in found.commands.items()
+                  for name, text in names})
+    described = _case({key: f"echo {shlex.quote(text)}" for key, text in helps.items()})
+    return f"""\
+#compdef rolecall
+# zsh completion for rolecall; generated by `rolecall completion zsh` from its parser.
+# Install: rolecall completion zsh > "${{fpath[1]}}/_rolecall", then `autoload -U compinit;
+# compinit` (or, for this shell only: source <(rolecall completion zsh)).
+{_sh_tables(found, "_rolecall")}
+_rolecall_help() {{  # "PATH WORD": one line of help for an option or command
+    case "$1" in
+{described}
+    esac
+}}
+
+# Sets reply (candidates) and reply_help (their descriptions) from words and CURRENT;
+# after exec's "--", reply is ({COMMAND}) and reply_start the index of the command's first word.
+_rolecall_candidates() {{
+    local at="" expect="" word i dashdash=0 list
+    reply=() reply_help=() reply_start=0
+    for (( i = 2; i < CURRENT; i++ )); do
+        word="${{words[i]}}"
+        if (( dashdash )); then (( dashdash++ )); continue; fi
+        if [[ -n "$expect" ]]; then expect=""; continue; fi
+        case "$word" in
+            --) [[ "$(_rolecall_words "$at")" == "{COMMAND}" ]] && dashdash=1 &&
+                    reply_start=$(( i + 1 )) ;;
+            -*=*) ;;
+            -*) _rolecall_valued "$at $word" && expect="$word" ;;
+            *) [[ " $(_rolecall_commands "$at") " == *" $word "* ]] &&
+                   at="${{at:+$at }}$word" ;;
+        esac
+    done
+    if (( dashdash )); then
+        reply=({COMMAND}); return
+    fi
+    if [[ -n "$expect" ]]; then
+        if [[ "$expect" == --profile ]]; then
+            list="$(_rolecall_profiles "${{words[1]}}")"
+        else
+            list="$(_rolecall_choices "$at $expect")"
+        fi
+    elif [[ "${{words[CURRENT]}}" == -* ]]; then
+        list="$(_rolecall_options "$at")"
+    else
+        list="$(_rolecall_commands "$at")"
+        [[ -n "$list" ]] || list="$(_rolecall_words "$at")"
+        [[ "$list" == {PROFILES} ]] && list="$(_rolecall_profiles "${{words[1]}}")"
+    fi
+    reply=(${{=list}})
+    for word in "${{reply[@]}}"; do
+        reply_help+=("$word  $(_rolecall_help "${{at:+$at }}$word")")
+    done
+}}
+
+_rolecall() {{
+    local -a reply reply_help
+    local reply_start
+    _rolecall_candidates
+    if [[ "${{reply[1]}}" == {COMMAND} ]]; then
+        words=("${{(@)words[reply_start,-1]}}")
+        (( CURRENT -= reply_start - 1 ))
+        _normal
+    elif (( ${{#reply}} )); then
+        compadd -l -d reply_help -- "${{reply[@]}}"
+    fi
+}}
+
+if [[ "$funcstack[1]" == _rolecall ]]; then
+    _rolecall "$@"
+else
+    compdef _rolecall rolecall
+fi
+"""
+
+
+def _fish_quote(text: str) -> str:
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _fish_switch(rows: dict[str, list[str]], indent: str = "        ") -> str:
+    lines = []
+    for key, values in rows.items():
+        lines.append(f"{indent}case {_fish_quote(key)}")
+        lines += [f"{indent}    printf '%s\\n' {_fish_quote(value)}" for value in values]
+    return "\n".join(lines)
+
+
+def _fish(found: Tables) -> str:
+    options = {path: [f"{flag}\t{text}" for flag, text in flags]
+               for path, flags in found.options.items()}
+    valued = {f"{path} {flag}": ["1"] for path, flags in found.valued.items() for flag in flags}
+    choices = {f"{path} {flag}": values for (path, flag), values in found.choices.items()}
+    commands = {path: [f"{name}\t{text}" for name, text in names]
+                for path, names in found.commands.items()}
+    return f"""\
+# fish completion for rolecall; generated by `rolecall completion fish` from its parser.
+# Install: rolecall completion fish > ~/.config/fish/completions/rolecall.fish
+function __rolecall_table --argument-names table key
+    switch $table
+    case options
+        switch $key
+{_fish_switch(options)}
+        end
+    case valued
+        switch $key
+{_fish_switch(valued)}
+        end
+    case choices
+        switch $key
+{_fish_switch(choices)}
+        end
+    case commands
+        switch $key
+{_fish_switch(commands)}
+        end
+    case words
+        switch $key
+{_fish_switch(found.words)}
+        end
+    end
+end
+
+function __rolecall_complete
+    set -l tokens (commandline -opc)
+    set -l current (commandline -ct)
+    set -l at ''
+    set -l expect ''
+    set -l dashdash 0
+    for word in $tokens[2..-1]
+        if test $dashdash -gt 0
+            set dashdash (math $dashdash + 1)
+            continue
+        end
+        if test -n "$expect"
+            set expect ''
+            continue
+        end
+        switch $word
+        case --
+            set -l positional (__rolecall_table words "$at")
+            if test "$positional" = '{COMMAND}'
+                set dashdash 1
+            end
+        case '-*=*'
+        case '-*'
+            set -l takes (__rolecall_table valued "$at $word")
+            if test -n "$takes"
+                set expect $word
+            end
+        case '*'
+            for line in (__rolecall_table commands "$at")
+                if test (string split -m 1 \\t -- $line)[1] = "$word"
+                    set at (string trim -- "$at $word")
+                end
+            end
+        end
+    end
+    if test $dashdash -eq 1
+        __fish_complete_command
+        return
+    else if test $dashdash -gt 1
+        __fish_complete_path $current
+        return
+    end
+    if test -n "$expect"
+        if test "$expect" = --profile
+            command $tokens[1] completion --profiles 2>/dev/null
+        else
+            __rolecall_table choices "$at $expect"
+        end
+    else if string match -q -- '-*' $current
+        __rolecall_table options "$at"
+    else
+        set -l listed (__rolecall_table commands "$at")
+        if test -z "$listed"
+            set listed (__rolecall_table words "$at")
+        end
+        if test "$listed" = '{PROFILES}'
+            command $tokens[1] completion --profiles 2>/dev/null
+        else
+            printf '%s\\n' $listed
+        end
+    end
+end
+
+complete -c rolecall -f -a '(__rolecall_complete)'
+"""
