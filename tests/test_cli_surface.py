@@ -358,6 +358,17 @@ def test_errors_do_not_repeat_rolecall(aws: Aws) -> None:
         assert "'prod'" in line
 
 
+def test_a_chained_error_names_the_profile_asked_for_and_the_path(aws: Aws) -> None:
+    """bug: run as `partner`, a failed first link said only `profile 'prod' (role ...)`."""
+    aws.roles(PROD + '[profiles.partner]\nrole_arn = "arn:aws:iam::444455556666:role/P"\n'
+              'source_profile = "prod"\n')
+    aws.credentials("")  # prod's source has no credentials: the first link fails
+    line = one_error_line(rolecall(aws.env, "credential-process", "--profile", "partner"))
+    assert line.startswith("rolecall: error: could not get credentials for profile 'partner' "
+                           "(via 'prod', role arn:aws:iam::111122223333:role/Deploy): "), line
+    assert "source_profile 'default'" in line
+
+
 BROKEN = '[profiles.prod]\nrole_arn = "nope"\nsource_profile = "default"\n'
 
 
@@ -381,9 +392,9 @@ def test_a_broken_roles_toml_still_warns_where_nothing_else_says_so(aws: Aws) ->
     aws.roles(BROKEN)
     done = rolecall(aws.env, "whoami", "--profile", "default")
     assert done.stderr.count("expected an IAM role ARN") == 1, done.stderr
-    if done.returncode == 0:
-        assert done.stderr.startswith("rolecall: warning: ")
-        assert "arn:aws:iam::" in done.stdout
+    assert done.returncode == 0, done.stderr  # the undeclared profile works as without rolecall
+    assert done.stderr.startswith("rolecall: warning: ")
+    assert "provider: shared-credentials-file" in done.stdout
 
 
 def test_debug_logs_what_rolecall_does_and_no_secret(prod: Aws) -> None:

@@ -129,7 +129,7 @@ def _warn(problems: tuple[Problem, ...], consequence: str) -> None:
         if text not in _warned:
             _warned.add(text)
             logger.warning("rolecall: %s (%s; ROLECALL_DISABLE=1 switches rolecall off)",
-                           text, consequence)
+                           text, consequence, extra={"rolecall_problem": text})
 
 
 def _declare(profiles: Any) -> None:

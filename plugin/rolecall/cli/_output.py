@@ -29,14 +29,11 @@ def _one_line(text: str) -> str:
 
 def fail(message: str) -> int:
     """Print ``rolecall: error: message`` on stderr (folded to one line); exit status 1.
-
-    A library text that starts with "rolecall: " or "rolecall could not" does not get its
-    "rolecall" repeated after the prefix."""
+    A text that starts with "rolecall: " (a credential_process child's own error, passed on by
+    botocore) does not get its "rolecall" repeated after the prefix."""
     one_line = _one_line(message)
     if one_line.startswith("rolecall: "):
         one_line = one_line[len("rolecall: "):]
-    elif one_line.startswith("rolecall could not"):
-        one_line = one_line[len("rolecall "):]
     reported(one_line)
     print(f"rolecall: error: {one_line}", file=sys.stderr)
     return 1
@@ -112,7 +109,9 @@ def flush_warnings() -> None:
     formatter = _Format()
     for record in records:
         text = formatter.format(record)
-        lines = [_one_line(line) for line in record.getMessage().splitlines() if line.strip()]
+        problem = getattr(record, "rolecall_problem", None)  # the initializer's warnings
+        message = problem if isinstance(problem, str) else record.getMessage()
+        lines = [_one_line(line) for line in message.splitlines() if line.strip()]
         details = lines[1:] or lines
         if text in seen or (details and all(line in said for line in details)):
             continue
