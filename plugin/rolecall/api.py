@@ -21,7 +21,7 @@ from botocore.credentials import CredentialProvider
 from rolecall import config
 
 __all__ = ["ENVIRONMENT", "ROLE_ARN_VARIABLE", "EnvironmentRoleProvider", "credentials",
-           "from_environment", "session"]
+           "for_role", "from_environment", "session"]
 
 ROLE_ARN_VARIABLE = "ROLECALL_ROLE_ARN"
 # Variable -> roles.toml key. Only these: the CI case (keys in the environment, one role).
@@ -45,14 +45,24 @@ def credentials(role_arn: str, *, session: Any = None, **options: Any) -> Any:
         raise config.ConfigError([config.Problem(
             _IN_CODE, None, "session", "session, source_profile and credential_source exclude "
             "each other; keep one")])
+    loaded, name = for_role(role_arn, _IN_CODE, session=session, **options)
+    from rolecall.provider import RoleCredentials
+
+    return RoleCredentials(name, loaded)
+
+
+def for_role(role_arn: str, where: str, *, session: Any = None,
+             **options: Any) -> tuple[config.Config, str]:
+    """The config and profile name that stand for ``role_arn`` with ``options`` (``where``
+    names the caller in messages: ``rolecall.assume()``, ``--role-arn``)."""
     declared: config.Config | None = None
     if isinstance(options.get("source_profile"), str):
-        declared = config.load()  # a source_profile roles.toml declares: chaining from code
-    profile = _profile({"role_arn": role_arn, **options}, _IN_CODE, declared)
+        declared = config.load()  # a source_profile roles.toml declares: chaining
+    profile = _profile({"role_arn": role_arn, **options}, where, declared)
     sources = {}
     if session is not None:
         sources[profile.name] = _source_of(session.get_credentials, "the session passed in")
-    return _credentials(profile, declared, sources)
+    return _config(profile, declared, sources), profile.name
 
 
 def session(role_arn: str, *, session: Any = None, **options: Any) -> Any:
@@ -86,7 +96,9 @@ def from_environment(source: Callable[[], Any]) -> Any:
                                                  names.get(str(p.key), p.key), p.message)
                                   for p in exc.problems]) from None
     described = _source_of(source, "the session's own credential chain")
-    return _credentials(profile, None, {profile.name: described})
+    from rolecall.provider import RoleCredentials
+
+    return RoleCredentials(profile.name, _config(profile, None, {profile.name: described}))
 
 
 def _profile(options: Mapping[str, Any], where: str,
@@ -104,17 +116,14 @@ def _source_of(load: Callable[[], Any], description: str) -> config.Source:
     return config.Source(identity, load, description)
 
 
-def _credentials(profile: config.Profile, declared: config.Config | None,
-                 sources: dict[str, config.Source]) -> Any:
-    from rolecall.provider import RoleCredentials
-
+def _config(profile: config.Profile, declared: config.Config | None,
+            sources: dict[str, config.Source]) -> config.Config:
     profiles = dict(declared.profiles) if declared else {}
     profiles[profile.name] = profile
-    loaded = config.Config(
+    return config.Config(
         path=profile.name, profiles=MappingProxyType(profiles),
         errors=declared.errors if declared else MappingProxyType({}),
         sources=MappingProxyType(sources))
-    return RoleCredentials(profile.name, loaded)
 
 
 class _Fixed(CredentialProvider):

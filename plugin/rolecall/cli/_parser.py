@@ -59,7 +59,8 @@ examples:
     "whoami": """\
 examples:
   rolecall whoami
-  rolecall --profile prod whoami --output json""",
+  rolecall --profile prod whoami --output json
+  rolecall whoami --role-arn arn:aws:iam::111122223333:role/Deploy""",
     "explain": """\
 examples:
   rolecall explain --profile prod
@@ -156,6 +157,29 @@ def _command(sub: argparse._SubParsersAction[argparse.ArgumentParser], name: str
     return cmd
 
 
+def _role_options(cmd: argparse.ArgumentParser) -> None:
+    """--role-arn [--source-profile]: a role with no roles.toml entry, as rolecall.assume()."""
+    group = cmd.add_argument_group("a role without roles.toml (instead of --profile)")
+    group.add_argument("--role-arn", metavar="ARN",
+                       help="assume this role (no roles.toml needed)")
+    group.add_argument("--source-profile", metavar="PROFILE",
+                       help="with --role-arn: the AWS profile whose credentials sign the "
+                            "AssumeRole call (default: botocore's default chain)")
+
+
+def _role(ns: argparse.Namespace) -> tuple[str, str | None] | None:
+    """--role-arn and --source-profile, or None; with --profile too, a usage error."""
+    role_arn = getattr(ns, "role_arn", None)
+    source = getattr(ns, "source_profile", None)
+    if role_arn is None:
+        if source is not None:
+            raise CliError("--source-profile goes with --role-arn")
+        return None
+    if getattr(ns, "profile", None):
+        raise CliError("give --profile or --role-arn, not both")
+    return str(role_arn), source
+
+
 def build() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rolecall", description=DESCRIPTION,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -163,8 +187,9 @@ def build() -> argparse.ArgumentParser:
     _globals(parser, "", frozenset(GLOBAL_OPTIONS))
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    _command(sub, "credential-process",
-             "print a profile's credentials as credential_process JSON (Version 1)")
+    cmd = _command(sub, "credential-process",
+                   "print a profile's credentials as credential_process JSON (Version 1)")
+    _role_options(cmd)
 
     cmd = _command(sub, "setup-process",
                    "print or add credential_process stanzas to the AWS config file")
@@ -175,15 +200,18 @@ def build() -> argparse.ArgumentParser:
     cmd.add_argument("--force", action="store_true", help="replace existing profiles")
 
     cmd = _command(sub, "env", "print a role's credentials as environment variables")
+    _role_options(cmd)
     cmd.add_argument("--format", default="sh", choices=FORMATS,
                      help="how to print them: sh (default: bash, zsh; for eval), fish, "
                           "powershell, dotenv (a .env file), json (one object)")
 
     cmd = _command(sub, "exec", "run a command with a role's credentials in its environment")
+    _role_options(cmd)
     cmd.add_argument("--force", action="store_true", help="allow nesting inside another exec")
     cmd.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- COMMAND [ARGS...]")
 
-    _command(sub, "whoami", "the caller identity through the normal credential chain")
+    cmd = _command(sub, "whoami", "the caller identity through the normal credential chain")
+    _role_options(cmd)
     _command(sub, "explain", "how a profile resolves and why (no secrets, nothing fetched)")
     _command(sub, "check", "validate roles.toml: every problem with file, profile and key")
     _command(sub, "list", "profiles with role, source, region and cache state")
@@ -237,7 +265,8 @@ def dispatch(ns: argparse.Namespace) -> int:
     if command == "credential-process":
         from rolecall.cli import process
 
-        return process.credential_process(*_chosen(ns))
+        role = _role(ns)
+        return process.credential_process(*_chosen(ns), role=role)
     if command == "setup-process":
         from rolecall.cli import process
 
@@ -247,16 +276,18 @@ def dispatch(ns: argparse.Namespace) -> int:
 
         profile, how = _chosen(ns)
         region = getattr(ns, "region", None)
+        role = _role(ns)
         if command == "env":
-            return envexec.print_env(profile, ns.format, region, how)
+            return envexec.print_env(profile, ns.format, region, how, role)
         argv = ns.argv[1:] if ns.argv[:1] == ["--"] else ns.argv
-        return envexec.exec_command(profile, argv, ns.force, region, how)
+        return envexec.exec_command(profile, argv, ns.force, region, how=how, role=role)
     if command == "completion":
         return _completion(ns)
     from rolecall.cli import admin, report
 
     if command == "whoami":
-        return report.whoami(getattr(ns, "profile", None), getattr(ns, "region", None), output)
+        return report.whoami(getattr(ns, "profile", None), getattr(ns, "region", None), output,
+                             _role(ns))
     if command == "explain":
         return report.explain(*_chosen(ns), output)
     if command == "check":

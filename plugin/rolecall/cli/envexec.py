@@ -13,7 +13,7 @@ from datetime import timezone
 from rolecall import cache, config, resolve
 from rolecall.cli._output import fail, flush_warnings
 from rolecall.cli.fastpath import NEED_SECONDS
-from rolecall.cli.process import config_with
+from rolecall.cli.process import config_with, role_config
 
 __all__ = ["EXEC_VARIABLE", "FORMATS", "environment", "exec_command", "print_env"]
 
@@ -60,20 +60,23 @@ def render(variables: dict[str, str], fmt: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _credentials(name: str, how: str | None) -> tuple[cache.Entry, config.Profile]:
-    loaded = config_with(name, how)
+def _credentials(name: str, how: str | None,
+                 role: tuple[str, str | None] | None) -> tuple[cache.Entry, config.Profile]:
+    loaded, name = role_config(*role) if role else (config_with(name, how), name)
     return resolve.credentials(loaded, name, NEED_SECONDS), loaded.profiles[name]
 
 
-def print_env(name: str, fmt: str, region: str | None = None, how: str | None = None) -> int:
-    """Print the role's variables in ``fmt``; ``how`` says where the profile name came from."""
-    entry, profile = _credentials(name, how)
+def print_env(name: str, fmt: str, region: str | None = None, how: str | None = None,
+              role: tuple[str, str | None] | None = None) -> int:
+    """Print the role's variables in ``fmt``; ``how`` says where the profile name came from;
+    ``role``: --role-arn and --source-profile instead of a profile."""
+    entry, profile = _credentials(name, how, role)
     sys.stdout.write(render(environment(entry, profile, region), fmt))
     return 0
 
 
-def exec_command(name: str, command: list[str], force: bool, region: str | None = None,
-                 how: str | None = None) -> int:
+def exec_command(name: str, command: list[str], force: bool, region: str | None = None, *,
+                 how: str | None = None, role: tuple[str, str | None] | None = None) -> int:
     """Run ``command`` with the role's credentials; its exit status is ours."""
     if not command:
         return fail("nothing to run: rolecall exec --profile P -- COMMAND [ARGS...]")
@@ -81,10 +84,10 @@ def exec_command(name: str, command: list[str], force: bool, region: str | None 
     if outer and not force:
         return fail(f"already inside `rolecall exec` for profile {outer!r}; nesting would hide "
                     "that role (use --force to nest anyway)")
-    entry, profile = _credentials(name, how)
+    entry, profile = _credentials(name, how, role)
     env = {k: v for k, v in os.environ.items() if k not in REMOVED}
     env.update(environment(entry, profile, region))
-    env[EXEC_VARIABLE] = name
+    env[EXEC_VARIABLE] = role[0] if role else name
     flush_warnings()  # exec replaces this process: say what there is to say now
     sys.stdout.flush()
     sys.stderr.flush()

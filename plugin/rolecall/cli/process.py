@@ -16,24 +16,40 @@ from rolecall import cache, config, request, resolve
 from rolecall.cli import fastpath
 from rolecall.cli._output import CliError, fail
 
-__all__ = ["config_with", "credential_process", "setup_process"]
+__all__ = ["config_with", "credential_process", "role_config", "setup_process"]
 
 
-def credential_process(profile: str, how: str | None = None) -> int:
-    """Print the credentials of rolecall profile ``profile`` as credential_process JSON;
-    ``how`` says where the name came from (``--profile``, ``AWS_PROFILE``...), for messages.
-    Loops (a source that runs rolecall for a profile being fetched) are caught by the library."""
+def credential_process(profile: str, how: str | None = None,
+                       role: tuple[str, str | None] | None = None) -> int:
+    """Print the credentials of rolecall profile ``profile`` (or of ``role``: --role-arn and
+    --source-profile) as credential_process JSON; ``how`` says where the profile name came from
+    (``--profile``, ``AWS_PROFILE``...), for messages. Loops (a source that runs rolecall for a
+    profile being fetched) are caught by the library."""
     try:
-        loaded = config_with(profile, how)
+        loaded, profile = role_config(*role) if role else (config_with(profile, how), profile)
         entry = resolve.credentials(loaded, profile, fastpath.NEED_SECONDS)
     except CliError as exc:
         return fail(str(exc))
     except Exception as exc:  # noqa: BLE001 - any failure is one line for the calling SDK
         return fail(str(exc))
     sys.stdout.write(json.dumps(fastpath.document(cache.encode(entry))) + "\n")
-    if loaded.profiles[profile].cache:
+    if loaded.profiles[profile].cache and role is None:
         fastpath.remember(profile, request.cache_key(loaded, profile), request.KEY_ENVIRONMENT)
     return 0
+
+
+def role_config(role_arn: str, source_profile: str | None) -> tuple[config.Config, str]:
+    """``--role-arn ARN [--source-profile P]``: the record ``rolecall.assume()`` builds (no
+    roles.toml needed; without --source-profile, botocore's default chain signs the call)."""
+    from rolecall import api
+
+    options = {"source_profile": source_profile} if source_profile else {}
+    try:
+        return api.for_role(role_arn, "--role-arn", **options)
+    except config.ConfigError as exc:
+        flags = {"role_arn": "--role-arn", "source_profile": "--source-profile"}
+        raise CliError("; ".join(f"{flags.get(str(p.key), p.key)}: {p.message}"
+                                 for p in exc.problems)) from None
 
 
 def config_with(profile: str, how: str | None = None) -> config.Config:

@@ -32,12 +32,21 @@ def _stamp(moment: datetime | None) -> str | None:
         "%Y-%m-%dT%H:%M:%SZ")
 
 
-def whoami(profile: str | None, region: str | None = None, output: str = "text") -> int:
-    """The caller identity through the normal chain, as any boto3 program would get it;
-    ``region``: the region of the STS client that asks."""
+def whoami(profile: str | None, region: str | None = None, output: str = "text",
+           role: tuple[str, str | None] | None = None) -> int:
+    """The caller identity through the normal chain, as any boto3 program would get it (or as
+    ``role``: --role-arn and --source-profile); ``region``: the region of the STS client."""
     import boto3
 
-    session = boto3.Session(profile_name=profile) if profile else boto3.Session()
+    if role is not None:
+        from rolecall import api
+        from rolecall.cli.process import role_config
+
+        role_config(*role)  # checks the options, with messages naming the flags
+        options = {"source_profile": role[1]} if role[1] else {}
+        session = api.session(role[0], **options)
+    else:
+        session = boto3.Session(profile_name=profile) if profile else boto3.Session()
     credentials = session.get_credentials()
     if credentials is None:
         return fail(f"no credentials for profile {session.profile_name!r}")
