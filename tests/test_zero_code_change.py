@@ -136,7 +136,11 @@ def test_broken_config_never_breaks_start_and_names_the_line(aws: Aws, venv: Ven
                      "source_profile = \n")
     start = run_python("import boto3; print('imported')", aws.env, venv.python)
     assert start.returncode == 0 and start.stdout == "imported\n" and start.stderr == ""
-    failed = run_python(script, aws.env, venv.python)
+    fine = run_python(script, aws.env, venv.python)  # the default profile: not declared
+    assert fine.returncode == 0, fine.stderr
+    assert fine.stdout.split()[1] == "shared-credentials-file"
+    assert len(fine.stderr.splitlines()) == 1 and "line 3" in fine.stderr  # one warning line
+    failed = run_python(script, aws.env, venv.python, "prod")  # the profile it declares
     assert failed.returncode != 0
     assert "ConfigError" in failed.stderr and str(path) in failed.stderr
     assert "line 3" in failed.stderr
