@@ -26,8 +26,8 @@ NEED_SECONDS = 15 * 60 + 30
 
 
 def document(stored: dict[str, object]) -> dict[str, object]:
-    """The credential_process Version 1 document from a cache entry's on-disk form (as written by
-    :func:`rolecall.cache.encode`; the hit path passes only what :func:`_stored.decode` accepted)."""
+    """The credential_process Version 1 document from a cache entry's on-disk form (as
+    :func:`rolecall.cache.encode` writes it; the hit path passes only decoded fields)."""
     doc: dict[str, object] = {
         "Version": 1,
         "AccessKeyId": stored["AccessKeyId"],
