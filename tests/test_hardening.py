@@ -208,7 +208,7 @@ def test_a_lock_that_is_no_file_is_skipped(aws: Aws, kind: str,
     def work() -> None:
         try:
             keys.append(frozen_key())
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - reported by the assert below
             errors.append(exc)
 
     with caplog.at_level(logging.WARNING, logger="rolecall"):
