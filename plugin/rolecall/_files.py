@@ -10,8 +10,8 @@ import json
 import os
 import sys
 
-__all__ = ["CACHE_FILE_MAX", "Unreadable", "distrust", "private_folder", "read_capped", "read_json",
-           "write_json"]
+__all__ = ["CACHE_FILE_MAX", "JSON_MAX", "Unreadable", "distrust", "private_folder", "read_capped",
+           "read_json", "write_json"]
 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
@@ -68,11 +68,14 @@ def read_capped(path: str, limit: int, *, nofollow: bool = False) -> bytes:
     return _read_fd(fd, limit)
 
 
-# Cache files (entries, indexes, failure notes) are a few hundred bytes: far below roles.toml's cap.
+# Cache entries, indexes and failure notes are a few hundred bytes: far below roles.toml's cap.
 CACHE_FILE_MAX = 1 << 16
+# Without a limit of the caller's: room for the snapshot of the largest roles.toml accepted
+# (4 MiB of TOML; its validated JSON form is about five times larger).
+JSON_MAX = 32 << 20
 
 
-def read_json(path: str, limit: int = CACHE_FILE_MAX) -> tuple[object, str | None]:
+def read_json(path: str, limit: int = JSON_MAX) -> tuple[object, str | None]:
     """(document, None), or (None, why not): missing, unreadable (a FIFO, a device, a symbolic
     link, too large), foreign, loose or corrupt (deep nesting included). Never blocks."""
     try:

@@ -126,7 +126,7 @@ def _decode(doc: object) -> Entry:
 
 def _read(path: Path) -> Entry | None:
     """The entry at ``path``, or None (missing, foreign, loose, corrupt) with a DEBUG line."""
-    doc, problem = _files.read_json(str(path))
+    doc, problem = _files.read_json(str(path), _files.CACHE_FILE_MAX)
     if problem is None:
         try:
             return _decode(doc)
@@ -317,7 +317,7 @@ def _shared_failure(path: Path, queued: float, now: float) -> str | None:
     from ``queued`` by the monotonic clock, so a clock step during the wait changes nothing), and
     no more than :data:`FAILURE_WINDOW` seconds ago: a hand-written, far-future or
     pre-clock-step note is never replayed."""
-    doc, problem = _files.read_json(str(path))
+    doc, problem = _files.read_json(str(path), _files.CACHE_FILE_MAX)
     if problem is not None or not isinstance(doc, dict):
         return None
     at, message = doc.get("at"), doc.get("message")

@@ -57,7 +57,7 @@ def answer(profile: str, need: float = NEED_SECONDS) -> str | None:
     folder = locations.cache_dir()
     if not os.path.isabs(folder):
         return None
-    index, problem = _files.read_json(_index_path(folder, profile))
+    index, problem = _files.read_json(_index_path(folder, profile), _files.CACHE_FILE_MAX)
     if problem is not None or not isinstance(index, dict) or index.get("version") != 1:
         return None
     if index.get("config") != _signature(locations.config_file()):
@@ -70,7 +70,8 @@ def answer(profile: str, need: float = NEED_SECONDS) -> str | None:
     key = index.get("key")
     if not isinstance(key, str) or not key.isalnum():
         return None
-    stored, problem = _files.read_json(os.path.join(folder, f"{key}.json"))
+    stored, problem = _files.read_json(os.path.join(folder, f"{key}.json"),
+                                       _files.CACHE_FILE_MAX)
     fields = None if problem is not None else _stored.decode(stored)
     if fields is None:
         return None
