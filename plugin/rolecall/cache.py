@@ -8,7 +8,10 @@ prompt). Entries live in memory and, unless a profile says ``cache = false``, on
 - directory ``ROLECALL_CACHE_DIR``, else ``platformdirs.user_cache_dir("rolecall")``, mode 0700;
 - one JSON file per key, mode 0600, written atomically (temp file + ``os.replace``), holding only
   what rebuilds the credentials; read only when owned by this user and not group/world
-  accessible; a corrupt or foreign entry is a miss, never a crash; expired entries are pruned.
+  accessible; a corrupt or foreign entry is a miss, never a crash; expired entries are pruned;
+- a cache that cannot be used (a foreign, loose-and-not-ours or symbolically linked-elsewhere
+  folder, a relative path, a read-only or full disk, a lock that is not our regular file) is
+  skipped with one warning: the credentials are served as with ``cache = false``.
 
 Refresh windows scale with the credentials' lifetime, so a 900-second role is not refreshed on
 every request the way botocore's fixed 15/10-minute windows would. No botocore import here.
