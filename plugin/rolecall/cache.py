@@ -8,7 +8,10 @@ prompt). Entries live in memory and, unless a profile says ``cache = false``, on
 - directory ``ROLECALL_CACHE_DIR``, else ``platformdirs.user_cache_dir("rolecall")``, mode 0700;
 - one JSON file per key, mode 0600, written atomically (temp file + ``os.replace``), holding only
   what rebuilds the credentials; read only when owned by this user and not group/world
-  accessible; a corrupt or foreign entry is a miss, never a crash; expired entries are pruned.
+  accessible; a corrupt or foreign entry is a miss, never a crash; expired entries are pruned;
+- a cache that cannot be used (a foreign, loose-and-not-ours or symbolically linked-elsewhere
+  folder, a relative path, a read-only or full disk, a lock that is not our regular file) is
+  skipped with one warning: the credentials are served as with ``cache = false``.
 
 Refresh windows scale with the credentials' lifetime, so a 900-second role is not refreshed on
 every request the way botocore's fixed 15/10-minute windows would. No botocore import here.
@@ -20,8 +23,8 @@ import contextlib
 import hashlib
 import json
 import logging
+import math
 import os
-import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -29,7 +32,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import NamedTuple
 
-from rolecall import _files, lifetime, locations
+from rolecall import _files, _stored, lifetime, locations
 from rolecall.filelock import LockTimeout
 
 __all__ = ["ADVISORY_MAX", "MANDATORY_MAX", "Entry", "LockTimeout", "SharedFailure", "clear",
@@ -89,23 +92,13 @@ def _warn_once(message: str) -> None:
         logger.warning("rolecall: %s", message)
 
 
-def _ready(folder: Path) -> bool:
-    """Create the folder 0700, tighten a loose one of ours, refuse a foreign one."""
-    try:
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        st = os.stat(folder, follow_symlinks=False)
-    except OSError as exc:
-        _warn_once(f"cache folder {folder} unusable ({exc.strerror}); not caching on disk")
-        return False
-    problem = _files.distrust(st)
-    if problem is None:
-        return True
-    if sys.platform != "win32" and st.st_uid == os.getuid():
-        os.chmod(folder, 0o700)
-        _warn_once(f"cache folder {folder} was {problem}; tightened to 0700")
-        return True
-    _warn_once(f"cache folder {folder} is {problem}; not caching on disk")
-    return False
+def _ready(folder: Path, create: bool = True) -> bool:
+    """Create the folder 0700, tighten a loose one of ours; refuse a foreign one, a symbolic link
+    to anything but a private folder of ours, and a relative path (one warning each)."""
+    usable, note = _files.private_folder(str(folder), create)
+    if note is not None:
+        _warn_once(note)
+    return usable
 
 
 def encode(entry: Entry) -> dict[str, object]:
@@ -124,20 +117,19 @@ def encode(entry: Entry) -> dict[str, object]:
 
 
 def _decode(doc: object) -> Entry:
-    if not isinstance(doc, dict) or doc.get("version") != 1:
-        raise ValueError("unknown format")
-    expiry = datetime.fromtimestamp(float(doc["ExpiresAt"]), timezone.utc)
-    fields = (doc["AccessKeyId"], doc["SecretAccessKey"], doc["SessionToken"])
-    if not all(isinstance(f, str) and f for f in fields):
-        raise ValueError("missing credentials")
-    account = doc.get("AccountId")
-    return Entry(*fields, expiry=expiry, lifetime=float(doc["Lifetime"]),
-                 account_id=account if isinstance(account, str) else None)
+    """The entry an on-disk document holds; ValueError when any field is off (see
+    :func:`rolecall._stored.decode`, the one decoder the credential-process hit path uses too)."""
+    fields = _stored.decode(doc)
+    if fields is None:
+        raise ValueError("corrupt")
+    access, secret, token, expires_at, seconds, account = fields
+    return Entry(access, secret, token, expiry=datetime.fromtimestamp(expires_at, timezone.utc),
+                 lifetime=seconds, account_id=account)
 
 
 def _read(path: Path) -> Entry | None:
     """The entry at ``path``, or None (missing, foreign, loose, corrupt) with a DEBUG line."""
-    doc, problem = _files.read_json(str(path))
+    doc, problem = _files.read_json(str(path), _files.CACHE_FILE_MAX)
     if problem is None:
         try:
             return _decode(doc)
@@ -188,6 +180,8 @@ def lookup(key: str, need: float = 0, label: str = "") -> Entry | None:
     if entry is not None and entry.fresh(need=need):
         logger.debug("rolecall: %s: memory cache hit, expires %s", label, entry.expiry.isoformat())
         return entry
+    if not os.path.isabs(directory()):
+        return None
     entry = _read(directory() / f"{key}.json")
     if entry is None or not entry.fresh(need=need):
         return None
@@ -198,6 +192,8 @@ def lookup(key: str, need: float = 0, label: str = "") -> Entry | None:
 
 def peek(key: str) -> Entry | None:
     """The disk entry for ``key`` whatever its freshness (for reports), or None."""
+    if not os.path.isabs(directory()):
+        return None
     return _read(directory() / f"{key}.json")
 
 
@@ -273,18 +269,27 @@ def _get_shared(folder: Path, key: str, fetch: Callable[[], Entry], label: str, 
         return entry
     from rolecall import filelock  # only on a miss
 
-    queued = time.time()
-    with filelock.hold(folder / f"{key}.lock", lock_timeout):
+    queued, started = time.time(), time.monotonic()
+    lock = folder / f"{key}.lock"
+    try:
+        held = filelock.acquire(lock, lock_timeout)
+    except OSError as exc:  # a read-only or full disk, a lock file that is not ours or not a file
+        _warn_once(f"cache folder {folder} cannot be used ({exc.strerror or exc}); "
+                   "not caching on disk")
+        logger.debug("rolecall: %s: cache miss (disk cache unusable)", label)
+        return fetch()
+    if held is None:
+        raise LockTimeout(str(lock))
+    try:
         entry = _read(path)  # another process may have fetched while we waited
         if entry is not None and entry.fresh(need=need):
             logger.debug("rolecall: %s: disk cache hit after wait, expires %s", label,
                          entry.expiry.isoformat())
             return entry
         failed = folder / f"{key}.failed"
-        doc, problem = _files.read_json(str(failed))
-        if problem is None and isinstance(doc, dict) and \
-                float(doc.get("at", 0)) >= queued and isinstance(doc.get("message"), str):
-            raise SharedFailure(doc["message"])  # the process we queued behind just failed
+        message = _shared_failure(failed, queued, queued + (time.monotonic() - started))
+        if message is not None:
+            raise SharedFailure(message)  # the process we queued behind just failed
         logger.debug("rolecall: %s: cache miss", label)
         try:
             entry = fetch()
@@ -293,29 +298,59 @@ def _get_shared(folder: Path, key: str, fetch: Callable[[], Entry], label: str, 
                 _files.write_json(str(folder), failed.name,
                                   {"at": time.time(), "message": _failure_text(exc)})
             raise
-        failed.unlink(missing_ok=True)
         try:
+            failed.unlink(missing_ok=True)
             _write(folder, key, entry)
             _prune(folder, keep=key)
         except OSError as exc:
             _warn_once(f"cannot write the disk cache in {folder} ({exc.strerror})")
+    finally:
+        filelock.release(held)
     return entry
 
 
+# How long a failure another process wrote is shared with those that queued behind it.
+FAILURE_WINDOW = 5.0
+
+
+def _shared_failure(path: Path, queued: float, now: float) -> str | None:
+    """The message of a failure that the process we queued behind has just written, or None.
+
+    It counts only if written after we queued and not after now (wall clock, ``now`` measured
+    from ``queued`` by the monotonic clock, so a clock step during the wait changes nothing), and
+    no more than :data:`FAILURE_WINDOW` seconds ago: a hand-written, far-future or
+    pre-clock-step note is never replayed."""
+    doc, problem = _files.read_json(str(path), _files.CACHE_FILE_MAX)
+    if problem is not None or not isinstance(doc, dict):
+        return None
+    at, message = doc.get("at"), doc.get("message")
+    if isinstance(at, bool) or not isinstance(at, (int, float)) or not isinstance(message, str):
+        return None
+    at = float(at)
+    if not math.isfinite(at) or not queued <= at <= now + 1 or now - at > FAILURE_WINDOW:
+        return None
+    return message[:2000]
+
+
 def clear(keys: list[str] | None = None) -> int:
-    """Forget entries (all, or those of ``keys``) in memory and on disk; returns how many files
-    were removed."""
+    """Forget entries (all, or those of ``keys``) in memory and on disk; returns how many entries
+    were removed. All: the indexes, failure notes and config snapshots go too. A folder rolecall
+    would not cache in (a foreign or symbolically linked one) is left alone."""
     removed = 0
     if keys is None:
         _entries.clear()
     for key in keys or []:
         _entries.pop(key, None)
+        _failures.pop(key, None)
     folder = directory()
-    if not folder.is_dir():
+    if not _ready(folder, create=False):
         return 0
     if keys is None:
-        for index in folder.glob("*.index"):
-            index.unlink(missing_ok=True)
+        _failures.clear()
+        for pattern in ("*.index", "*.failed", "config-*.snapshot"):
+            for extra in folder.glob(pattern):
+                with contextlib.suppress(OSError):
+                    extra.unlink()
     for path in folder.glob("*.json"):
         if keys is not None and path.stem not in keys:
             continue
@@ -324,9 +359,12 @@ def clear(keys: list[str] | None = None) -> int:
             removed += 1
         except OSError:
             continue
+        with contextlib.suppress(OSError):
+            path.with_suffix(".failed").unlink()
         from rolecall import filelock
 
-        filelock.remove(path.with_suffix(".lock"))
+        with contextlib.suppress(OSError):
+            filelock.remove(path.with_suffix(".lock"))
     return removed
 
 

@@ -56,8 +56,23 @@ def _unlock(fd: int) -> None:
 
 
 def _open(path: Path) -> int:
+    """The lock file, created 0600. Raises OSError for what no one should lock: a symbolic link,
+    a folder, a FIFO, or a file of another user's (who could hold it forever)."""
     flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
-    return os.open(path, flags, 0o600)
+    fd = os.open(path, flags | getattr(os, "O_NONBLOCK", 0), 0o600)
+    if sys.platform == "win32":  # pragma: no cover - no POSIX owners
+        return fd
+    import errno
+    import stat
+
+    st = os.fstat(fd)
+    why = None if stat.S_ISREG(st.st_mode) else "not a regular file"
+    if why is None and st.st_uid != os.getuid():
+        why = f"owned by uid {st.st_uid}"
+    if why is not None:
+        os.close(fd)
+        raise OSError(errno.EPERM, f"lock file {why}", str(path))
+    return fd
 
 
 def _same_file(fd: int, path: Path) -> bool:

@@ -8,6 +8,7 @@ never logged or put in error texts.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import subprocess
@@ -35,8 +36,7 @@ def token_for(profile: Profile) -> str:
 def _from_command(profile: Profile) -> str:
     command = list(profile.mfa_token_command or ())
     try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=COMMAND_TIMEOUT,
-                              stdin=subprocess.DEVNULL, check=False)
+        done = _run(command)
     except subprocess.TimeoutExpired:
         raise MfaError(f"mfa_token_command {command[0]!r} "
                        f"did not finish within {COMMAND_TIMEOUT:.0f} seconds") from None
@@ -51,6 +51,25 @@ def _from_command(profile: Profile) -> str:
         raise MfaError(f"mfa_token_command {command[0]!r} "
                        "printed no 6-digit code")
     return str(codes[-1])
+
+
+def _run(command: list[str]) -> subprocess.CompletedProcess[str]:
+    """Run the command in a session of its own; on timeout kill its whole process group, so
+    whatever it started (``sh -c 'helper & wait'``) goes with it instead of lingering."""
+    if sys.platform == "win32":  # pragma: no cover - no process groups
+        return subprocess.run(command, capture_output=True, text=True, timeout=COMMAND_TIMEOUT,
+                              stdin=subprocess.DEVNULL, check=False)
+    import signal
+
+    with subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True, start_new_session=True) as process:
+        try:
+            out, err = process.communicate(timeout=COMMAND_TIMEOUT)
+        except BaseException:  # the timeout, or Ctrl-C: nothing it started outlives it
+            with contextlib.suppress(OSError):
+                os.killpg(process.pid, signal.SIGKILL)
+            raise
+    return subprocess.CompletedProcess(command, process.returncode, out, err)
 
 
 def _read_line(fd: int) -> str:

@@ -2,11 +2,14 @@
 
 Every other line and comment is kept byte for byte (line endings included); the file is replaced
 atomically after a backup; a symbolic link is followed, so the file it points to is the one
-updated; an existing section is left alone unless ``force``.
+updated; an existing section is left alone unless ``force``. The whole read-modify-write runs
+under a lock file next to the config (``.NAME.rolecall-lock``, removed afterwards), so two runs
+at once both land: neither overwrites the other's section.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -14,6 +17,8 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from rolecall import filelock
 
 __all__ = ["Result", "add_sections"]
 
@@ -64,8 +69,22 @@ def _backup_path(path: Path) -> Path:
 
 def add_sections(path: Path, sections: dict[str, str], force: bool) -> Result:
     """Add ``sections`` (name -> text with its header, LF endings) to the config at ``path``."""
-    result = Result()
     target = Path(os.path.realpath(path))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    lock = target.with_name(f".{target.name}.rolecall-lock")
+    held = filelock.acquire(lock)  # no timeout: waits for the other run
+    if held is None:  # pragma: no cover - only with a zero timeout
+        raise filelock.LockTimeout(str(lock))
+    try:
+        return _add_locked(target, sections, force)
+    finally:
+        with contextlib.suppress(OSError):
+            lock.unlink()  # whoever waits on it notices and locks a new one (see filelock)
+        filelock.release(held)
+
+
+def _add_locked(target: Path, sections: dict[str, str], force: bool) -> Result:
+    result = Result()
     text = ""
     if target.exists():
         with target.open(newline="") as handle:
@@ -92,7 +111,6 @@ def add_sections(path: Path, sections: dict[str, str], force: bool) -> Result:
     new_text = "".join(lines)
     if new_text == text:
         return result
-    target.parent.mkdir(parents=True, exist_ok=True)
     if target.exists():
         result.backup = _backup_path(target)
         shutil.copy2(target, result.backup)

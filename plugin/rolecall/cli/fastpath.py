@@ -5,7 +5,10 @@ than starting Python: no botocore, no TOML parser, no platformdirs. After each f
 slow path leaves an index file per profile that says which cache entry answers it, valid while
 roles.toml (path, mtime, size, inode) and every environment variable the cache key depends on are
 unchanged. A hit reads the index and the entry (both checked like every cache file: ours, 0600, no
-symlink) and checks freshness; anything else falls through to the full path.
+symlink, a regular file of a few KiB, read without blocking), decodes the entry with the cache's
+own decoder (:func:`rolecall._stored.decode`: every field checked) and checks freshness; anything
+else falls through to the full path. Indexes are written only into a folder the cache itself
+would use (ours and private; never a foreign or relative one).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import json
 import os
 import time
 
-from rolecall import _files, lifetime, locations
+from rolecall import _files, _stored, lifetime, locations
 
 __all__ = ["NEED_SECONDS", "answer", "document", "remember"]
 
@@ -23,7 +26,8 @@ NEED_SECONDS = 15 * 60 + 30
 
 
 def document(stored: dict[str, object]) -> dict[str, object]:
-    """The credential_process Version 1 document from a cache entry's on-disk form."""
+    """The credential_process Version 1 document from a cache entry's on-disk form (as
+    :func:`rolecall.cache.encode` writes it; the hit path passes only decoded fields)."""
     doc: dict[str, object] = {
         "Version": 1,
         "AccessKeyId": stored["AccessKeyId"],
@@ -51,7 +55,9 @@ def _signature(config_file: str) -> list[object] | None:
 def answer(profile: str, need: float = NEED_SECONDS) -> str | None:
     """The JSON answer for ``profile`` from the cache, or None: take the full path."""
     folder = locations.cache_dir()
-    index, problem = _files.read_json(_index_path(folder, profile))
+    if not os.path.isabs(folder):
+        return None
+    index, problem = _files.read_json(_index_path(folder, profile), _files.CACHE_FILE_MAX)
     if problem is not None or not isinstance(index, dict) or index.get("version") != 1:
         return None
     if index.get("config") != _signature(locations.config_file()):
@@ -64,16 +70,17 @@ def answer(profile: str, need: float = NEED_SECONDS) -> str | None:
     key = index.get("key")
     if not isinstance(key, str) or not key.isalnum():
         return None
-    stored, problem = _files.read_json(os.path.join(folder, f"{key}.json"))
-    if problem is not None or not isinstance(stored, dict) or stored.get("version") != 1:
+    stored, problem = _files.read_json(os.path.join(folder, f"{key}.json"),
+                                       _files.CACHE_FILE_MAX)
+    fields = None if problem is not None else _stored.decode(stored)
+    if fields is None:
         return None
-    try:
-        remaining = float(stored["ExpiresAt"]) - time.time()
-        if not lifetime.fresh(remaining, float(stored["Lifetime"]), need):
-            return None
-        return json.dumps(document(stored))
-    except (KeyError, TypeError, ValueError):
+    access, secret, token, expires_at, seconds, account = fields
+    if not lifetime.fresh(expires_at - time.time(), seconds, need):
         return None
+    return json.dumps(document({
+        "AccessKeyId": access, "SecretAccessKey": secret, "SessionToken": token,
+        "Expiration": _stored.expiration_text(expires_at), "AccountId": account}))
 
 
 def remember(profile: str, key: str, environment: tuple[str, ...]) -> None:
@@ -88,7 +95,11 @@ def remember(profile: str, key: str, environment: tuple[str, ...]) -> None:
         "env": {name: os.environ.get(name) for name in environment},
         "key": key,
     }
+    folder = locations.cache_dir()
+    usable, _ = _files.private_folder(folder, create=False)  # the cache has warned already
+    if not usable:
+        return  # never into a foreign, symbolically linked-to-someone-else or relative folder
     import contextlib
 
     with contextlib.suppress(OSError):  # the index only saves time
-        _files.write_json(locations.cache_dir(), os.path.basename(_index_path("", profile)), index)
+        _files.write_json(folder, os.path.basename(_index_path("", profile)), index)
