@@ -22,6 +22,7 @@ __all__ = ["identity", "read", "save"]
 
 logger = logging.getLogger("rolecall")
 _FORMAT = 1
+_MAX_CONFIG = 4 << 20  # config.MAX_BYTES (not imported: the Session path builds no record)
 
 
 def identity(st: os.stat_result) -> list[int]:
@@ -37,7 +38,8 @@ def _path(config_path: str) -> str:
 def read(config_path: str, key: list[int]) -> dict[str, Any] | None:
     """The snapshot of ``config_path`` with identity ``key``, or None. Its ``profiles`` map names
     to their fields, ``errors`` names to problem lists, ``problems`` lists every problem."""
-    doc, problem = _files.read_json(_path(config_path))
+    # A snapshot holds every profile: more than a cache entry, at most what roles.toml may hold.
+    doc, problem = _files.read_json(_path(config_path), limit=4 * _MAX_CONFIG)
     if problem is not None or not isinstance(doc, dict):
         return None
     if (doc.get("format"), doc.get("rolecall"), doc.get("path"), doc.get("identity")) != \
@@ -54,11 +56,9 @@ def save(config_path: str, key: list[int], profiles: dict[str, dict[str, Any]],
     """Keep a validated roles.toml for the next process, where the cache folder is ours."""
     folder = locations.cache_dir()
     try:
-        if not os.path.isabs(folder):
-            return
-        os.makedirs(folder, mode=0o700, exist_ok=True)
-        if _files.distrust(os.stat(folder, follow_symlinks=False)) is not None:
-            return  # a symbolic link, or not private: the cache decides about it, not this
+        usable, _ = _files.private_folder(folder)
+        if not usable:
+            return  # the cache warns about its folder; the snapshot only saves time
         _files.write_json(folder, os.path.basename(_path(config_path)), {
             "format": _FORMAT, "rolecall": __version__, "path": config_path, "identity": key,
             "profiles": profiles, "errors": errors, "problems": problems})
