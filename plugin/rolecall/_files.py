@@ -11,7 +11,7 @@ import os
 import sys
 
 __all__ = ["CACHE_FILE_MAX", "JSON_MAX", "Unreadable", "distrust", "private_folder", "read_capped",
-           "read_json", "write_json"]
+           "read_json", "warn_once", "write_json"]
 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
@@ -98,6 +98,19 @@ def read_json(path: str, limit: int = JSON_MAX) -> tuple[object, str | None]:
         return json.loads(data), None
     except (ValueError, RecursionError):
         return None, "corrupt"
+
+
+_warned: set[str] = set()
+
+
+def warn_once(message: str) -> None:
+    """A warning on the ``rolecall`` logger, once per process (the cache and the snapshot both
+    meet an unusable folder: the user hears of it once)."""
+    if message not in _warned:
+        _warned.add(message)
+        import logging
+
+        logging.getLogger("rolecall").warning("rolecall: %s", message)
 
 
 def private_folder(folder: str, create: bool = True) -> tuple[bool, str | None]:

@@ -56,9 +56,11 @@ def save(config_path: str, key: list[int], profiles: dict[str, dict[str, Any]],
     """Keep a validated roles.toml for the next process, where the cache folder is ours."""
     folder = locations.cache_dir()
     try:
-        usable, _ = _files.private_folder(folder)
+        usable, note = _files.private_folder(folder)
+        if note is not None:  # the first to use the folder says what was wrong with it
+            _files.warn_once(note)
         if not usable:
-            return  # the cache warns about its folder; the snapshot only saves time
+            return
         _files.write_json(folder, os.path.basename(_path(config_path)), {
             "format": _FORMAT, "rolecall": __version__, "path": config_path, "identity": key,
             "profiles": profiles, "errors": errors, "problems": problems})

@@ -83,13 +83,8 @@ def directory() -> Path:
     return Path(locations.cache_dir())
 
 
-_warned: set[str] = set()
+_warn_once = _files.warn_once
 
-
-def _warn_once(message: str) -> None:
-    if message not in _warned:
-        _warned.add(message)
-        logger.warning("rolecall: %s", message)
 
 
 def _ready(folder: Path, create: bool = True) -> bool:
