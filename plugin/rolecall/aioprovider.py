@@ -23,7 +23,7 @@ from typing import Any
 
 import aiobotocore  # type: ignore[import-untyped]
 
-from rolecall import config, resolve
+from rolecall import config, resolve, sessions
 
 __all__ = ["MAXIMUM", "MINIMUM", "SUPPORTED", "AioRoleCredentials", "AioRolecallProvider"]
 
@@ -78,7 +78,11 @@ class AioRoleCredentials(AioDeferredRefreshableCredentials):  # type: ignore[mis
 
     async def _metadata(self) -> dict[str, Any]:
         # The sync path (memory cache, disk cache under a file lock, STS, MFA) in a worker thread.
-        entry = await asyncio.to_thread(resolve.credentials, self._config, self._profile)
+        token = sessions.COOPERATIVE.set(True)  # to_thread copies this context to the worker
+        try:
+            entry = await asyncio.to_thread(resolve.credentials, self._config, self._profile)
+        finally:
+            sessions.COOPERATIVE.reset(token)
         self._advisory_refresh_timeout, self._mandatory_refresh_timeout = entry.windows()
         return {
             "access_key": entry.access_key,
