@@ -112,7 +112,10 @@ def setup_process(names: list[str], write: bool, force: bool) -> int:
     from rolecall.cli import awsconfig
 
     target = aws_config_path()
-    result = awsconfig.add_sections(target, {_section(p): stanza(p) for p in profiles}, force)
+    try:
+        result = awsconfig.add_sections(target, {_section(p): stanza(p) for p in profiles}, force)
+    except OSError as exc:  # a read-only ~/.aws, a lock file that is not ours: one clear line
+        return fail(f"cannot write {target}: {exc.strerror or exc}")
     for section in result.added:
         print(f"added {section} to {target}")
     for section in result.replaced:
