@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import gzip
 import json
 import json.decoder
 import json.scanner
@@ -67,14 +66,17 @@ class _CooperativeFiles:
     Only for the first fetch of a process that has no loader of its own yet: the data stays cached
     in the shared loader."""
 
-    _OPEN = ((".json", open), (".json.gz", gzip.open))
+    _EXTENSIONS = (".json", ".json.gz")
 
     def exists(self, file_path: str) -> bool:
-        return any(os.path.isfile(file_path + ext) for ext, _ in self._OPEN)
+        return any(os.path.isfile(file_path + ext) for ext in self._EXTENSIONS)
 
     def load_file(self, file_path: str) -> Any:
-        for ext, opener in self._OPEN:
+        for ext in self._EXTENSIONS:
             if os.path.isfile(file_path + ext):
+                import gzip  # only here: not on the path of every Session
+
+                opener = gzip.open if ext.endswith(".gz") else open
                 with opener(file_path + ext, "rb") as handle:
                     payload = handle.read().decode("utf-8")
                 return json.loads(payload, cls=_PythonDecoder, object_pairs_hook=OrderedDict)
