@@ -410,3 +410,19 @@ def test_oldest_supported_aiobotocore(aws: Aws, bucket: str, wheel: Path,
     assert method == "rolecall" and arn.startswith(ASSUMED) and int(size) == len(TABLE)
     assert aws.assume_role_calls() == 1
 
+
+
+def test_the_cooperative_json_loader_reads_what_botocore_reads() -> None:
+    """The loader that lets the GIL go (first fetch under an event loop) parses botocore's data
+    files, plain and gzipped, exactly as botocore's own loader does."""
+    import botocore.loaders
+
+    from rolecall import sessions
+
+    ours = botocore.loaders.create_loader()
+    ours.file_loader = sessions._CooperativeFiles()
+    theirs = botocore.loaders.create_loader()
+    assert ours.load_data("endpoints") == theirs.load_data("endpoints")
+    assert ours.load_service_model("sts", "service-2") == \
+        theirs.load_service_model("sts", "service-2")
+    assert not sessions._CooperativeFiles().exists("/nonexistent/file")
