@@ -165,3 +165,182 @@ def test_a_session_near_its_end_is_renewed_before_it_is_used(world: World) -> No
     path.write_text(json.dumps(doc))
     world.identity("prod")
     assert world.calls() == (2, 2, 2)
+
+
+# --------------------------------------------------------------------------------------------
+# What signs the AssumeRole call, and for how long
+# --------------------------------------------------------------------------------------------
+
+
+def _signers(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str | None]]:
+    """Records (access key id, session token) of every STS client rolecall builds."""
+    seen: list[tuple[str, str | None]] = []
+    original = sts._client
+
+    def recording(session: Any, profile: Any, signer: Any) -> Any:
+        seen.append((signer.access_key, signer.token))
+        return original(session, profile, signer)
+
+    monkeypatch.setattr(sts, "_client", recording)
+    return seen
+
+
+def _frozen(profile: str) -> Any:
+    return boto3.Session(profile_name=profile).get_credentials().get_frozen_credentials()
+
+
+def test_the_session_signs_assume_role_without_mfa_fields(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    world.roles()
+    signers = _signers(monkeypatch)
+    sent: list[dict[str, Any]] = []
+    original = sts.build_request
+
+    def recording(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        built = original(*args, **kwargs)
+        sent.append(built)
+        return built
+
+    monkeypatch.setattr(sts, "build_request", recording)
+    _frozen("dev")
+    _frozen("prod")
+    session = cache.peek(world.session_key())
+    assert session is not None
+    # GetSessionToken signed by the IAM user's keys; both AssumeRole calls by the session.
+    assert signers == [(STATIC_KEY_ID, None), (session.access_key, session.token),
+                       (session.access_key, session.token)]
+    assert all("SerialNumber" not in req and "TokenCode" not in req for req in sent)
+    assert world.calls() == (1, 1, 2)
+
+
+def test_a_role_signed_by_the_session_lasts_at_most_an_hour(world: World) -> None:
+    # AWS rejects DurationSeconds > 3600 for AssumeRole signed by GetSessionToken credentials
+    # ("exceeds the 1 hour session limit for roles assumed by role chaining"): capped, as for
+    # any temporary source. moto does not enforce it; the request is what is checked.
+    world.roles(defaults="duration_seconds = 7200")
+    _frozen("dev")
+    loaded = config.load()
+    assert loaded is not None
+    entry = cache.peek(request.cache_key(loaded, "dev"))
+    assert entry is not None and 3500 < entry.lifetime < 3700
+    session = cache.peek(world.session_key())
+    assert session is not None and 43000 < session.lifetime < 43300
+
+
+def test_without_a_session_the_role_keeps_its_duration_and_asks_per_role(world: World) -> None:
+    world.roles(defaults="duration_seconds = 7200",
+                extra="[profiles.plain]\n"
+                      f'role_arn = "{DEV}"\nsource_profile = "default"\nmfa_serial = "{SERIAL}"\n'
+                      f'mfa_token_command = ["{sys.executable}", "{world.token}"]\n')
+    config_text = (world.aws.root / "roles.toml").read_text()
+    world.aws.roles(config_text.replace("mfa_session_duration = 43200\n", ""))
+    _frozen("dev")
+    _frozen("prod")
+    loaded = config.load()
+    assert loaded is not None
+    entry = cache.peek(request.cache_key(loaded, "dev"))
+    assert entry is not None and 7100 < entry.lifetime < 7300
+    assert world.calls() == (2, 0, 2)
+
+
+def test_cache_false_keeps_the_session_in_memory_only(world: World) -> None:
+    world.roles(defaults="cache = false")
+    _frozen("dev")
+    _frozen("prod")
+    assert world.calls() == (1, 1, 2)
+    files = list(cache.directory().glob("*.json")) if cache.directory().exists() else []
+    assert not [p for p in files if not p.name.startswith("config-")], files
+    assert not (cache.directory() / f"{world.session_key()}.json").exists()
+    world.identity("dev")  # a new process: nothing shared on disk, so a new code
+    assert world.calls() == (2, 2, 3)
+
+
+@pytest.mark.parametrize("where", ["credentials file", "environment"])
+def test_a_source_with_a_session_token_falls_back_to_a_code_per_role(
+        world: World, where: str, caplog: pytest.LogCaptureFixture) -> None:
+    if where == "credentials file":
+        world.aws.credentials(f"[default]\naws_access_key_id = {STATIC_KEY_ID}\n"
+                              "aws_secret_access_key = secret\naws_session_token = token\n")
+        world.roles()
+    else:
+        os.environ.update(AWS_ACCESS_KEY_ID=STATIC_KEY_ID, AWS_SECRET_ACCESS_KEY="secret",
+                          AWS_SESSION_TOKEN="token")
+        world.roles(defaults='credential_source = "Environment"')
+        text = (world.aws.root / "roles.toml").read_text()
+        world.aws.roles(text.replace('source_profile = "default"\n', "", 1))
+    try:
+        with caplog.at_level(logging.DEBUG, logger="rolecall"):
+            _frozen("dev")
+            _frozen("prod")
+    finally:
+        for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+            os.environ.pop(name, None)
+    assert world.calls() == (2, 0, 2)  # today's behaviour: a code per role, never an error
+    said = caplog.text
+    assert "no MFA session" in said and "has temporary credentials" in said
+
+
+def test_a_profile_chained_from_a_role_falls_back_to_a_code_per_role(
+        world: World, caplog: pytest.LogCaptureFixture) -> None:
+    world.roles(extra=f'[profiles.child]\nrole_arn = "{OPS}"\nsource_profile = "dev"\n')
+    with caplog.at_level(logging.DEBUG, logger="rolecall"):
+        _frozen("child")
+    # dev: one code for its session; child (signed by dev's role): one code of its own.
+    assert world.calls() == (2, 1, 2)
+    assert "its source is rolecall profile 'dev', a role" in caplog.text
+
+
+# --------------------------------------------------------------------------------------------
+# The key in roles.toml
+# --------------------------------------------------------------------------------------------
+
+HEAD = '[profiles.p]\nrole_arn = "arn:aws:iam::111122223333:role/R"\nsource_profile = "default"\n'
+
+
+@pytest.mark.parametrize("value", ["899", "129601", '"43200"', "true", "3600.0"])
+def test_out_of_range_or_mistyped_durations_name_file_profile_and_key(value: str) -> None:
+    with pytest.raises(config.ConfigError) as caught:
+        config.parse(f'{HEAD}mfa_serial = "{SERIAL}"\nmfa_session_duration = {value}\n',
+                     path="roles.toml")
+    assert str(caught.value).startswith("roles.toml: profile 'p': key 'mfa_session_duration': "
+                                        "expected an integer from 900 to 129600")
+
+
+def test_the_bounds_parse_and_defaults_apply() -> None:
+    for value in (900, 129600):
+        parsed = config.parse(f'[defaults]\nmfa_session_duration = {value}\n'
+                              f'mfa_serial = "{SERIAL}"\n{HEAD}')
+        assert parsed.profiles["p"].mfa_session_duration == value
+
+
+def test_a_session_without_an_mfa_device_is_an_error_only_where_written() -> None:
+    with pytest.raises(config.ConfigError) as caught:
+        config.parse(f"{HEAD}mfa_session_duration = 3600\n", path="roles.toml")
+    assert str(caught.value) == ("roles.toml: profile 'p': key 'mfa_session_duration': needs "
+                                 "mfa_serial: an MFA session starts with that device's code (set "
+                                 "mfa_serial, or remove this key)")
+    # Inherited from [defaults] by a profile without MFA: it simply does not apply.
+    parsed = config.parse(f"[defaults]\nmfa_session_duration = 3600\n{HEAD}")
+    assert parsed.profiles["p"].mfa_session_duration == 3600
+    assert request.mfa_session_key(parsed, "p") is None
+
+
+def test_profiles_share_a_session_only_with_the_same_source_device_and_duration() -> None:
+    text = (f'[defaults]\nmfa_serial = "{SERIAL}"\nmfa_session_duration = 3600\n'
+            'source_profile = "default"\n'
+            '[profiles.a]\nrole_arn = "arn:aws:iam::111122223333:role/A"\n'
+            '[profiles.b]\nrole_arn = "arn:aws:iam::444455556666:role/B"\nexternal_id = "xx"\n'
+            '[profiles.c]\nrole_arn = "arn:aws:iam::111122223333:role/A"\n'
+            'source_profile = "other"\n'
+            '[profiles.d]\nrole_arn = "arn:aws:iam::111122223333:role/A"\n'
+            'mfa_serial = "arn:aws:iam::111122223333:mfa/bob"\n'
+            '[profiles.e]\nrole_arn = "arn:aws:iam::111122223333:role/A"\n'
+            "mfa_session_duration = 7200\n")
+    parsed = config.parse(text)
+    keys = {name: request.mfa_session_key(parsed, name) for name in "abcde"}
+    assert keys["a"] == keys["b"]
+    assert len({keys["a"], keys["c"], keys["d"], keys["e"]}) == 4
+    # The role's own key still names the MFA device: it is what the role was fetched with.
+    without_mfa = config.parse('[profiles.a]\nrole_arn = "arn:aws:iam::111122223333:role/A"\n'
+                               'source_profile = "default"\n')
+    assert request.cache_key(parsed, "a") != request.cache_key(without_mfa, "a")
