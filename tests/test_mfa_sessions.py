@@ -344,3 +344,188 @@ def test_profiles_share_a_session_only_with_the_same_source_device_and_duration(
     without_mfa = config.parse('[profiles.a]\nrole_arn = "arn:aws:iam::111122223333:role/A"\n'
                                'source_profile = "default"\n')
     assert request.cache_key(parsed, "a") != request.cache_key(without_mfa, "a")
+
+
+# --------------------------------------------------------------------------------------------
+# The command line
+# --------------------------------------------------------------------------------------------
+
+
+def test_login_asks_once_up_front_and_jobs_then_need_no_code(world: World) -> None:
+    world.roles()
+    done = world.rolecall("login", "--profile", "dev")
+    assert done.returncode == 0, done.stderr
+    first = done.stdout.splitlines()[0]
+    assert first.startswith(f"dev: MFA session of {SERIAL} started, expires 20")
+    assert "(in 11 h 59 min)" in first or "(in 12 h 0 min)" in first
+    assert world.calls() == (1, 1, 1)
+    # Non-interactive jobs: no terminal, and a token command that would fail if it ran.
+    world.token.write_text("import sys; sys.exit(3)\n")
+    for name in ("prod", "ops"):
+        job = world.rolecall("credential-process", "--profile", name)
+        assert job.returncode == 0, job.stderr
+    again = world.rolecall("login", "--profile", "prod")
+    assert again.returncode == 0, again.stderr
+    assert "MFA session of" in again.stdout and "already started" in again.stdout
+    assert world.calls() == (1, 1, 3)
+
+
+def test_login_renew_starts_a_new_session(world: World) -> None:
+    world.roles()
+    assert world.rolecall("login", "--profile", "dev").returncode == 0
+    done = world.rolecall("login", "--profile", "dev", "--renew")
+    assert done.returncode == 0, done.stderr
+    assert " started, expires" in done.stdout
+    assert world.calls()[:2] == (2, 2)
+
+
+def test_login_says_why_a_profile_has_no_session_and_asks_for_its_role_now(world: World) -> None:
+    world.roles(extra=f'[profiles.child]\nrole_arn = "{OPS}"\nsource_profile = "dev"\n')
+    done = world.rolecall("login", "--profile", "child")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("dev: MFA session of")
+    assert lines[1].startswith("child: no MFA session (its source is rolecall profile 'dev', a "
+                               "role: GetSessionToken needs an IAM user's long-term keys)")
+    assert lines[2].startswith("child: role credentials expire 20")
+    assert world.calls() == (2, 1, 2)
+
+
+def test_login_for_a_profile_without_mfa_is_an_error(aws: Aws) -> None:
+    aws.roles('[profiles.p]\nrole_arn = "arn:aws:iam::111122223333:role/R"\n'
+              'source_profile = "default"\n')
+    done = subprocess.run([ROLECALL, "login", "--profile", "p"], env=aws.env,
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 1
+    assert "profile 'p' needs no MFA code" in done.stderr
+
+
+def test_explain_shows_the_session_and_its_expiry(world: World) -> None:
+    world.roles(defaults="duration_seconds = 7200")
+    before = world.rolecall("explain", "--profile", "dev")
+    assert before.returncode == 0, before.stderr
+    assert "  MFA session: 43200s, shared with ops, prod; not started" in before.stdout
+    assert "duration 3600s (capped at 3600: signed by the MFA session" in before.stdout
+    world.identity("dev")
+    after = world.rolecall("explain", "--profile", "prod", "--output", "json")
+    link = json.loads(after.stdout)["chain"][0]
+    session = link["mfa_session"]
+    assert session["used"] is True and session["reason"] is None
+    assert session["shared_with"] == ["dev", "ops"] and session["duration_seconds"] == 43200
+    assert session["cache"]["state"] == "valid"
+    stored = cache.peek(world.session_key())
+    assert stored is not None
+    assert session["cache"]["expiration"] == stored.expiry.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert (link["duration_seconds"], link["duration_capped"], link["duration_capped_by"]) == \
+        (3600, True, "mfa_session")
+    text = world.rolecall("explain", "--profile", "prod").stdout
+    assert "MFA session: 43200s, shared with dev, ops; started, until " in text
+
+
+def test_explain_says_when_the_source_rules_a_session_out(world: World) -> None:
+    world.aws.config("[profile corp]\nsso_session = corp\nsso_account_id = 111122223333\n"
+                     "sso_role_name = Admin\n[sso-session corp]\n"
+                     "sso_start_url = https://example.awsapps.com/start\nsso_region = us-east-1\n")
+    world.roles(extra='[profiles.sso]\nrole_arn = "arn:aws:iam::111122223333:role/S"\n'
+                      'source_profile = "corp"\n')
+    done = world.rolecall("explain", "--profile", "sso")
+    assert done.returncode == 0, done.stderr
+    assert ("MFA session: none (AWS profile 'corp' gives temporary credentials (IAM Identity "
+            "Center (SSO)): GetSessionToken needs an IAM user's long-term keys); a code per role"
+            ) in done.stdout
+    listed = world.rolecall("list").stdout.splitlines()
+    assert listed[0].split()[-2:] == ["MFA", "SESSION"]
+    rows = {row.split()[0]: row for row in listed[1:]}
+    assert rows["sso"].endswith("none: a code per role")
+    assert rows["dev"].endswith("#1 (3 profiles)") and rows["ops"].endswith("#1 (3 profiles)")
+
+
+def test_list_marks_profiles_that_share_a_session(world: World) -> None:
+    world.roles(extra=f'[profiles.other]\nrole_arn = "{OPS}"\n'
+                      'mfa_serial = "arn:aws:iam::111122223333:mfa/bob"\n'
+                      '[profiles.plain]\nrole_arn = "arn:aws:iam::111122223333:role/P"\n'
+                      'source_profile = "default"\nmfa_serial = "arn:aws:iam::1:mfa/c"\n')
+    text = (world.aws.root / "roles.toml").read_text()
+    world.aws.roles(text.replace('mfa_serial = "arn:aws:iam::1:mfa/c"\n', ""))
+    done = world.rolecall("list", "--output", "json")
+    assert done.returncode == 0, done.stderr
+    sessions = {p["name"]: p["mfa_session"] for p in json.loads(done.stdout)["profiles"]}
+    assert {name: s["id"] for name, s in sessions.items() if s} == \
+        {"dev": 1, "ops": 1, "other": 2, "prod": 1, "plain": 1}
+    assert sessions["other"]["shared_with"] == []
+    rows = {row.split()[0]: row for row in world.rolecall("list").stdout.splitlines()[1:]}
+    assert rows["other"].endswith("#2") and rows["prod"].endswith("#1 (4 profiles)")
+
+
+def test_cache_clear_clears_mfa_sessions(world: World) -> None:
+    world.roles()
+    world.identity("dev")
+    world.identity("prod")
+    session = cache.directory() / f"{world.session_key()}.json"
+    assert session.exists()
+    one = world.rolecall("cache", "clear", "--profile", "dev")
+    assert one.returncode == 0, one.stderr
+    assert one.stdout.rstrip().endswith(
+        "; with its MFA session (shared with ops, prod: they too ask for a new code)")
+    assert one.stdout.startswith("removed 2 cache entries")
+    assert not session.exists()
+    world.identity("ops")
+    assert session.exists()
+    every = world.rolecall("cache", "clear", "--all")
+    assert every.returncode == 0 and not session.exists()
+    assert not list(cache.directory().glob("*.json"))
+    world.identity("dev")
+    assert world.calls() == (3, 3, 4)
+
+
+# --------------------------------------------------------------------------------------------
+# Secrets: the session's secret key and token never reach logs, errors, reprs or reports
+# --------------------------------------------------------------------------------------------
+
+
+def _session_secrets(world: World) -> list[str]:
+    stored = cache.peek(world.session_key())
+    assert stored is not None
+    return [stored.secret_key, stored.token, CODE]
+
+
+def test_the_session_secret_stays_out_of_logs_reprs_and_reports(
+        world: World, caplog: pytest.LogCaptureFixture) -> None:
+    world.roles()
+    with caplog.at_level(logging.DEBUG):  # botocore's own DEBUG logs too
+        credentials = boto3.Session(profile_name="dev").get_credentials()
+        credentials.get_frozen_credentials()
+        _frozen("prod")
+    secrets = _session_secrets(world)
+    said = "\n".join(record.getMessage() for record in caplog.records)
+    assert "GetSessionToken for" in said and "MFA session of" in said  # the log is there
+    texts = [said, repr(credentials), *(repr(entry) for entry in cache._entries.values())]
+    for argv in (["list"], ["explain", "--profile", "dev"], ["list", "--output", "json"],
+                 ["explain", "--profile", "prod", "--output", "json"],
+                 ["login", "--profile", "ops"], ["--debug", "login", "--profile", "dev"],
+                 ["--debug", "credential-process", "--profile", "ops"]):
+        done = world.rolecall(*argv)
+        assert done.returncode == 0, (argv, done.stderr)
+        # credential-process prints the role's keys (its purpose), never the session's.
+        texts += [done.stdout, done.stderr]
+    text = "\n".join(texts)
+    for secret in secrets:
+        assert secret not in text, "a secret of the MFA session leaked"
+
+
+def test_a_failing_session_says_why_without_a_secret(world: World) -> None:
+    from tests.fake_sts import FakeSts
+
+    world.roles()
+    with FakeSts(status=403, code="AccessDenied", message="MultiFactorAuthentication failed") \
+            as fake:
+        text = (world.aws.root / "roles.toml").read_text()
+        endpoint = f'sts_endpoint_url = "{fake.url}"'
+        world.aws.roles(text.replace("mfa_session_duration = 43200",
+                                     f"mfa_session_duration = 43200\n{endpoint}"))
+        done = world.rolecall("credential-process", "--profile", "dev")
+    assert done.returncode == 1
+    assert "GetSessionToken failed: AccessDenied: MultiFactorAuthentication failed" in done.stderr
+    assert "profile 'dev'" in done.stderr
+    assert CODE not in done.stderr and "secret" not in done.stderr.lower()
+    assert world.calls() == (1, 0, 0)
