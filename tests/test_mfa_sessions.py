@@ -116,7 +116,6 @@ def test_two_roles_in_two_processes_then_again_take_one_code(world: World) -> No
 def test_a_role_whose_credentials_expired_needs_no_new_code(world: World) -> None:
     world.roles()
     world.identity("dev")
-    world.rolecall("cache", "clear", "--profile", "prod")  # nothing cached for prod: a no-op
     loaded = config.load()
     assert loaded is not None
     # dev's role credentials are gone (as when they expire); its MFA session is not.
@@ -389,6 +388,13 @@ def test_login_says_why_a_profile_has_no_session_and_asks_for_its_role_now(world
                                "role: GetSessionToken needs an IAM user's long-term keys)")
     assert lines[2].startswith("child: role credentials expire 20")
     assert world.calls() == (2, 1, 2)
+
+
+def test_login_says_a_memory_only_session_does_not_outlive_it(world: World) -> None:
+    world.roles(defaults="cache = false")
+    done = world.rolecall("login", "--profile", "dev")
+    assert done.returncode == 0, done.stderr
+    assert "dev: cache = false: the session lives in this process only" in done.stdout
 
 
 def test_login_for_a_profile_without_mfa_is_an_error(aws: Aws) -> None:

@@ -51,6 +51,9 @@ def login(name: str, how: str, renew: bool = False) -> int:
         verb = "started" if state.started else "already started"
         say(f"{link}: MFA session of {profile.mfa_serial} {verb}, expires "
             f"{_until(state.entry.expiry)}")
+        if not profile.cache:
+            say(f"{link}: cache = false: the session lives in this process only; every other "
+                "process asks for its own code")
     entry = resolve.credentials(loaded, name)
     say(f"{name}: role credentials expire {_until(entry.expiry)}")
     return 0
