@@ -535,3 +535,14 @@ def test_a_failing_session_says_why_without_a_secret(world: World) -> None:
     assert "profile 'dev'" in done.stderr
     assert CODE not in done.stderr and "secret" not in done.stderr.lower()
     assert world.calls() == (1, 0, 0)
+
+
+def test_roles_assumed_from_code_share_one_session(world: World) -> None:
+    import rolecall
+
+    options = {"mfa_serial": SERIAL, "mfa_token_command": [sys.executable, str(world.token)],
+               "mfa_session_duration": 3600, "source_profile": "default"}
+    for arn in (DEV, PROD):
+        frozen = rolecall.credentials(arn, **options).get_frozen_credentials()
+        assert frozen.token
+    assert world.calls() == (1, 1, 2)
