@@ -19,11 +19,12 @@ from typing import Any, cast
 
 from rolecall.config import Config, Problem, Profile
 
-__all__ = ["CHECKS", "CREDENTIAL_SOURCES", "MAX_DURATION", "MIN_DURATION", "from_options",
-           "tolerant"]
+__all__ = ["CHECKS", "CREDENTIAL_SOURCES", "MAX_DURATION", "MAX_MFA_SESSION", "MIN_DURATION",
+           "from_options", "tolerant"]
 
 CREDENTIAL_SOURCES = ("Environment", "Ec2InstanceMetadata", "EcsContainer")
 MIN_DURATION, MAX_DURATION = 900, 43200
+MAX_MFA_SESSION = 129600  # GetSessionToken DurationSeconds: 900 to 129600 (36 hours)
 
 # Patterns are compiled on first use: this module is imported in every botocore process that
 # has a roles.toml, and compiling all of them up front costs more than the parse itself.
@@ -91,6 +92,14 @@ def _duration(value: object) -> int:
     if not MIN_DURATION <= value <= MAX_DURATION:
         raise _Invalid(f"expected an integer from {MIN_DURATION} to {MAX_DURATION} (seconds), "
                        f"got {_describe(value)}")
+    return value
+
+
+def _mfa_session(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or \
+            not MIN_DURATION <= value <= MAX_MFA_SESSION:
+        raise _Invalid(f"expected an integer from {MIN_DURATION} to {MAX_MFA_SESSION} (seconds "
+                       f"of one MFA session), got {_describe(value)}")
     return value
 
 
@@ -197,6 +206,7 @@ CHECKS: dict[str, Callable[[object], object]] = {
     "region": _string(_REGION, "an AWS region name like eu-west-1"),
     "sts_endpoint_url": _url,
     "cache": _boolean,
+    "mfa_session_duration": _mfa_session,
 }
 _SOURCE_KEYS = ("source_profile", "credential_source")
 
@@ -315,6 +325,7 @@ def _validate(document: Mapping[str, Any], path: str) -> Config:
             inherited.pop(key, None)         # never fall back to the default's value
         merged[name] = inherited
         _check_profile(name, written, inherited, path, problems)
+        _check_mfa_session(name, table, inherited, path, problems)
     for name in misplaced:
         own.setdefault(name, [])
 
@@ -365,6 +376,7 @@ def from_options(options: Mapping[str, object], where: str,
     if not any(key in written for key in _SOURCE_KEYS):
         written["source_profile"] = None  # the default chain: no source key is required
     _check_profile(None, written, values, where, problems)
+    _check_mfa_session(None, options, values, where, problems)
     if problems:
         from rolecall.config import ConfigError
 
@@ -398,6 +410,18 @@ def _check_profile(name: str | None, table: Mapping[str, Any], values: Mapping[s
         if key not in tags:
             problems.append(Problem(path, name, "transitive_tag_keys",
                                     f"{key!r} is not one of this profile's tags"))
+
+
+def _check_mfa_session(name: str | None, own: Mapping[str, Any], values: Mapping[str, object],
+                       path: str, problems: list[Problem]) -> None:
+    """``mfa_session_duration`` written in a profile itself needs an ``mfa_serial`` (its own or
+    inherited): the session is started with that device's code. Inherited from ``[defaults]`` by
+    a profile without MFA, it simply does not apply."""
+    if "mfa_session_duration" in values and "mfa_session_duration" in own and \
+            "mfa_serial" not in values and "mfa_serial" not in own:
+        problems.append(Problem(path, name, "mfa_session_duration",
+                                "needs mfa_serial: an MFA session starts with that device's "
+                                "code (set mfa_serial, or remove this key)"))
 
 
 def _check_cycles(parents: Mapping[str, str | None], path: str,

@@ -89,6 +89,7 @@ class Profile(NamedTuple):
     region: str | None = None
     sts_endpoint_url: str | None = None
     cache: bool = True
+    mfa_session_duration: int | None = None  # seconds of a GetSessionToken session; None: off
     parent: str | None = None
 
 

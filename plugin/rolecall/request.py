@@ -15,7 +15,8 @@ from rolecall import cache
 from rolecall.config import Config, Profile
 
 __all__ = ["CHAINED_MAX_DURATION", "DEFAULT_DURATION", "KEY_ENVIRONMENT", "build_request",
-           "cache_key", "default_session_name", "sts_endpoint"]
+           "cache_key", "default_session_name", "mfa_session_key", "mfa_session_unavailable",
+           "sts_endpoint"]
 
 logger = logging.getLogger("rolecall")
 
@@ -83,21 +84,38 @@ def sts_endpoint(profile: Profile) -> str | None:
 
 
 def cache_key(config: Config, name: str) -> str:
-    """Everything that makes two AssumeRole results interchangeable, chained parents included."""
+    """Everything that makes two AssumeRole results interchangeable, chained parents included.
+
+    The request is the one the profile describes, ``SerialNumber`` included, even when an MFA
+    session signs the call and the request sent carries no MFA fields: a role fetched with MFA
+    must never answer a profile that asks for the same role without it (or the other way round),
+    and turning ``mfa_session_duration`` on or off keeps the credentials already cached."""
     profile = config.profiles[name]
     parts: dict[str, object] = {
         "request": build_request(profile, source_is_temporary=False),
-        "region": profile.region or os.environ.get("AWS_REGION") or
-        os.environ.get("AWS_DEFAULT_REGION"),
+        "region": _region(profile),
         "endpoint": sts_endpoint(profile),
     }
+    if profile.parent is not None:
+        parts["parent"] = cache_key(config, profile.parent)
+    else:
+        parts.update(_source_parts(config, name))
+    return cache.make_key(parts)
+
+
+def _region(profile: Profile) -> str | None:
+    return profile.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+
+
+def _source_parts(config: Config, name: str) -> dict[str, object]:
+    """What identifies the source credentials of a profile that does not chain, never a secret."""
+    profile = config.profiles[name]
     aws_files = [os.environ.get("AWS_CONFIG_FILE", "~/.aws/config"),
                  os.environ.get("AWS_SHARED_CREDENTIALS_FILE", "~/.aws/credentials"),
                  os.path.expanduser("~")]
+    parts: dict[str, object] = {}
     given = config.sources.get(name)
-    if profile.parent is not None:
-        parts["parent"] = cache_key(config, profile.parent)
-    elif given is not None:
+    if given is not None:
         parts["source"] = given.identity()  # an access key ID, never a secret
     elif profile.source_profile is not None:
         parts["source_profile"] = profile.source_profile
@@ -110,4 +128,41 @@ def cache_key(config: Config, name: str) -> str:
         parts["default_chain"] = [os.environ.get(variable) for variable in
                                   ("AWS_ACCESS_KEY_ID", "AWS_PROFILE", "AWS_DEFAULT_PROFILE")]
         parts["aws_files"] = aws_files
-    return cache.make_key(parts)
+    return parts
+
+
+def mfa_session_unavailable(config: Config, name: str) -> str | None:
+    """Why profile ``name`` cannot use an MFA session, as far as roles.toml alone tells, or None.
+
+    GetSessionToken takes an IAM user's long-term keys only: a profile that chains from another
+    rolecall profile (a role), or whose ``credential_source`` is an instance or task role, asks
+    for a code per role as before. Sources whose credentials turn out to carry a session token
+    (SSO, a role, ``AWS_SESSION_TOKEN``) are found when they are loaded."""
+    profile = config.profiles[name]
+    if profile.mfa_session_duration is None:
+        return "mfa_session_duration is not set"
+    if profile.mfa_serial is None:
+        return "no mfa_serial"
+    if profile.parent is not None:
+        return (f"its source is rolecall profile {profile.parent!r}, a role: GetSessionToken "
+                "needs an IAM user's long-term keys")
+    if profile.credential_source in ("Ec2InstanceMetadata", "EcsContainer"):
+        return (f"credential_source {profile.credential_source} gives temporary credentials: "
+                "GetSessionToken needs an IAM user's long-term keys")
+    return None
+
+
+def mfa_session_key(config: Config, name: str) -> str | None:
+    """The cache key of the MFA session that signs profile ``name``'s AssumeRole, or None when it
+    has none (see :func:`mfa_session_unavailable`). Every profile with the same source, MFA device,
+    session duration, STS region and endpoint shares it, whatever role it assumes."""
+    if mfa_session_unavailable(config, name) is not None:
+        return None
+    profile = config.profiles[name]
+    return cache.make_key({"mfa_session": {
+        "serial": profile.mfa_serial,
+        "duration": profile.mfa_session_duration,
+        "region": _region(profile),
+        "endpoint": sts_endpoint(profile),
+        **_source_parts(config, name),
+    }})

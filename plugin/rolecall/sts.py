@@ -22,11 +22,13 @@ import botocore.session
 from botocore.config import Config as ClientConfig
 from botocore.exceptions import BotoCoreError, ClientError, CredentialRetrievalError
 
-from rolecall import __version__, cache, sessions
+from rolecall import __version__, cache, mfasession, sessions
+from rolecall import request as _request
 from rolecall.config import Config, Profile
 from rolecall.request import build_request, cache_key, sts_endpoint
 
-__all__ = ["CHAIN_VARIABLE", "AssumeRoleError", "obtain", "sts_region"]
+__all__ = ["CHAIN_VARIABLE", "AssumeRoleError", "MfaSessionState", "mfa_session", "obtain",
+           "sts_region"]
 
 logger = logging.getLogger("rolecall")
 
@@ -256,38 +258,34 @@ _install_redaction()
 def _call_sts(config: Config, profile: Profile) -> cache.Entry:
     # The STS client follows the profile's own settings (retries, region, endpoints), as
     # botocore's assume-role provider follows the user's session; only its keys come from the
-    # source.
+    # source (or from the MFA session the source's keys started).
     session = sessions.internal(config, profile.name)
-    source = _source(config, profile)
-    request = build_request(profile, source_is_temporary=source.token is not None)
-    if profile.mfa_serial is not None:
-        from rolecall import mfa
-
-        try:
-            request["TokenCode"] = mfa.token_for(profile)
-        except mfa.MfaError as exc:
-            raise AssumeRoleError(profile.name, profile.role_arn, str(exc)) from None
     region = sts_region(profile, session)
     endpoint = sts_endpoint(profile)
+    signer, by_session = _signer(config, profile, session)
+    # Signed by an MFA session, the request carries no MFA fields (the session holds the MFA
+    # context) and is capped at one hour: AWS treats it like role chaining.
+    request = build_request(profile, source_is_temporary=signer.token is not None)
+    if by_session:
+        request.pop("SerialNumber", None)
+    elif profile.mfa_serial is not None:
+        request["TokenCode"] = _code(profile)
     logger.debug("rolecall: profile %s: AssumeRole %s as %s for %ss via %s (region %s%s)",
                  profile.name, profile.role_arn, request["RoleSessionName"],
-                 request["DurationSeconds"], source.description, region,
+                 request["DurationSeconds"], signer.description, region,
                  f", endpoint {endpoint}" if endpoint else "")
-    client: Any = session.create_client(
-        "sts",
-        region_name=region,
-        endpoint_url=endpoint,
-        aws_access_key_id=source.access_key,
-        aws_secret_access_key=source.secret_key,
-        aws_session_token=source.token,
-        config=_client_config(session),
-    )
+    sts: Any = _client(session, profile, signer)
     issued = datetime.now(timezone.utc)
     try:
-        response = client.assume_role(**request)
+        response = sts.assume_role(**request)
     except ClientError as exc:
         error = exc.response.get("Error", {})
         message = f"AssumeRole failed: {error.get('Code', 'Error')}: {error.get('Message', '')}"
+        key = _request.mfa_session_key(config, profile.name)
+        if by_session and key is not None and error.get("Code") in _SESSION_REJECTED:
+            cache.clear([key])  # revoked or from rotated keys: the next attempt starts anew
+            message += f" (the {signer.description} was rejected and forgotten; the next " \
+                       "attempt asks for a new MFA code)"
         raise AssumeRoleError(profile.name, profile.role_arn, message) from exc
     except BotoCoreError as exc:
         raise AssumeRoleError(profile.name, profile.role_arn, f"AssumeRole failed: {exc}") from exc
@@ -308,3 +306,94 @@ def _call_sts(config: Config, profile: Profile) -> cache.Entry:
     logger.debug("rolecall: profile %s: assumed %s, expires %s", profile.name, arn or
                  profile.role_arn, expiry.isoformat())
     return entry
+
+
+# What STS says when the credentials that signed a call are no longer any good.
+_SESSION_REJECTED = ("ExpiredToken", "InvalidClientTokenId", "InvalidToken")
+
+
+def _code(profile: Profile) -> str:
+    from rolecall import mfa
+
+    try:
+        return mfa.token_for(profile)
+    except mfa.MfaError as exc:
+        raise AssumeRoleError(profile.name, profile.role_arn, str(exc)) from None
+
+
+def _client(session: botocore.session.Session, profile: Profile, signer: _Source) -> Any:
+    """An STS client for ``profile``'s calls, signed by ``signer``."""
+    return session.create_client(
+        "sts", region_name=sts_region(profile, session), endpoint_url=sts_endpoint(profile),
+        aws_access_key_id=signer.access_key, aws_secret_access_key=signer.secret_key,
+        aws_session_token=signer.token, config=_client_config(session))
+
+
+def _temporary(source: _Source) -> str:
+    return (f"{source.description} has temporary credentials: GetSessionToken needs an IAM "
+            "user's long-term keys")
+
+
+def _signer(config: Config, profile: Profile,
+            session: botocore.session.Session) -> tuple[_Source, bool]:
+    """The credentials that sign the AssumeRole call, and whether they are an MFA session: the
+    profile's MFA session when it can have one (started with the source's long-term keys and one
+    code), else the source's own credentials (and a code per role, as without a session)."""
+    key = _request.mfa_session_key(config, profile.name)
+    if key is None:
+        if profile.mfa_session_duration is not None and profile.mfa_serial is not None:
+            logger.debug("rolecall: profile %s: no MFA session (%s); a code per role instead",
+                         profile.name, _request.mfa_session_unavailable(config, profile.name))
+        return _source(config, profile), False
+    name = mfasession.label(profile)
+    # A live session needs no source credentials at all (cache = false: memory only, below).
+    entry = cache.lookup(key, label=name) if profile.cache else None
+    if entry is None:
+        source = _source(config, profile)
+        if source.token is not None:
+            logger.debug("rolecall: profile %s: no MFA session (%s); a code per role instead",
+                         profile.name, _temporary(source))
+            return source, False
+        try:
+            entry = mfasession.obtain(key, profile, lambda: _code(profile),
+                                      lambda: _client(session, profile, source))
+        except (mfasession.SessionError, cache.SharedFailure) as exc:
+            raise AssumeRoleError(profile.name, profile.role_arn, str(exc)) from None
+    return _Source(entry.access_key, entry.secret_key, entry.token,
+                   f"{name} (expires {entry.expiry.isoformat()})"), True
+
+
+class MfaSessionState(NamedTuple):
+    """What ``rolecall login`` reports: the MFA session a profile uses (None: it uses none, and
+    ``reason`` says why), and whether a code was asked for just now."""
+
+    entry: cache.Entry | None
+    reason: str | None
+    started: bool
+
+
+def mfa_session(config: Config, name: str, renew: bool = False) -> MfaSessionState:
+    """Start (or find) the MFA session of profile ``name`` now, asking for its code where
+    needed; ``renew``: forget a live session first. Raises AssumeRoleError."""
+    profile = config.profile(name)
+    key = _request.mfa_session_key(config, name)
+    if key is None:
+        return MfaSessionState(None, _request.mfa_session_unavailable(config, name), False)
+    if renew:
+        cache.clear([key])
+    found = cache.lookup(key, label=mfasession.label(profile)) if profile.cache else None
+    if found is not None:
+        return MfaSessionState(found, None, False)
+    session = sessions.internal(config, name)
+    token = _quiet.set(True)
+    try:
+        source = _source(config, profile)
+        if source.token is not None:
+            return MfaSessionState(None, _temporary(source), False)
+        entry = mfasession.obtain(key, profile, lambda: _code(profile),
+                                  lambda: _client(session, profile, source))
+    except (mfasession.SessionError, cache.SharedFailure) as exc:
+        raise AssumeRoleError(profile.name, profile.role_arn, str(exc)) from None
+    finally:
+        _quiet.reset(token)
+    return MfaSessionState(entry, None, True)

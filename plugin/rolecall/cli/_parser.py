@@ -76,6 +76,11 @@ examples:
     "init": """\
 examples:
   rolecall init          # writes ~/.config/rolecall/roles.toml (or $ROLECALL_CONFIG)""",
+    "login": """\
+examples:
+  rolecall login --profile prod           # one MFA code now; jobs started later need none
+  rolecall login --profile prod --renew   # a new MFA session even if one is still live
+  rolecall login --profile prod && nohup ./nightly-job.sh &""",
     "cache": """\
 examples:
   rolecall cache clear                    # $AWS_PROFILE's entries when it is set, else all
@@ -102,6 +107,7 @@ USES: dict[str, frozenset[str]] = {
     "check": frozenset(),
     "list": frozenset({"output"}),
     "init": frozenset(),
+    "login": frozenset({"profile"}),
     "cache": frozenset({"profile"}),
     "completion": frozenset(),
 }
@@ -116,6 +122,7 @@ PROFILE_HELP = {
     "exec": f"a profile declared in roles.toml ({_DEFAULT})",
     "whoami": f"as boto3.Session(profile_name=...); {_DEFAULT}, as boto3",
     "explain": f"as passed explicitly ({_DEFAULT})",
+    "login": f"a profile declared in roles.toml ({_DEFAULT})",
     "cache": "only this roles.toml profile (default: $AWS_DEFAULT_PROFILE or $AWS_PROFILE when "
              "set, else every profile)",
 }
@@ -217,6 +224,11 @@ def build() -> argparse.ArgumentParser:
     _command(sub, "list", "profiles with role, source, region and cache state")
     _command(sub, "init", "write a commented starter roles.toml (never overwrites)")
 
+    cmd = _command(sub, "login",
+                   "ask for the MFA code now and start the profile's MFA session")
+    cmd.add_argument("--renew", action="store_true",
+                     help="start a new MFA session even if a live one is cached")
+
     cmd = _command(sub, "cache", "manage the disk cache")
     cache_sub = cmd.add_subparsers(dest="action", metavar="ACTION", required=True)
     clear = cache_sub.add_parser("clear", help="remove cached credentials",
@@ -296,6 +308,10 @@ def dispatch(ns: argparse.Namespace) -> int:
         return report.list_profiles(output)
     if command == "init":
         return admin.init()
+    if command == "login":
+        from rolecall.cli import login
+
+        return login.login(*_chosen(ns), renew=ns.renew)
     explicit = getattr(ns, "profile", None)
     if ns.every:
         if explicit:

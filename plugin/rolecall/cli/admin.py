@@ -1,4 +1,5 @@
-"""``init`` and ``cache clear``: set rolecall up, and forget what it cached."""
+"""``init`` and ``cache clear``: set rolecall up, and forget what it cached (role credentials and
+MFA sessions alike: both are cache entries)."""
 
 from __future__ import annotations
 
@@ -40,6 +41,7 @@ def init() -> int:
 def clear_cache(profile: str | None, how: str = "") -> int:
     """Remove ``profile``'s cache entries, or every entry when ``profile`` is None. ``how``: where
     the profile came from (``--profile``, ``AWS_PROFILE``...), said when it was not explicit."""
+    shared = ""
     if profile is None:
         removed = cache.clear()
     else:
@@ -49,9 +51,20 @@ def clear_cache(profile: str | None, how: str = "") -> int:
                 if how.startswith("AWS_") else ""
             return fail(f"profile {profile!r}{origin} is not declared in {config.locate()}")
         loaded.profile(profile)  # a broken profile raises its ConfigError: it has no key
-        removed = cache.clear([request.cache_key(loaded, profile)])
+        # Its role credentials, and the MFA session that signs them (shared with every profile
+        # of the same source and MFA device: clearing it means one new code for all of them).
+        keys = [request.cache_key(loaded, profile)]
+        session = request.mfa_session_key(loaded, profile)
+        if session is not None:
+            keys.append(session)
+            others = sorted(name for name in loaded.profiles if name != profile and
+                            request.mfa_session_key(loaded, name) == session)
+            shared = "; with its MFA session" + (
+                f" (shared with {', '.join(others)}: they too ask for a new code)"
+                if others else "")
+        removed = cache.clear(keys)
     where = f" (profile {profile!r} from {how}; --all for every profile)" \
         if profile is not None and how.startswith("AWS_") else ""
     say(f"removed {removed} cache entr{'y' if removed == 1 else 'ies'} from {cache.directory()}"
-        f"{where}")
+        f"{where}{shared}")
     return 0

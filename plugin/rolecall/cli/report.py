@@ -85,11 +85,7 @@ def _cache(loaded: config.Config, name: str) -> dict[str, str | None]:
     """The disk cache of a profile: state off | empty | valid | expired, and the expiration."""
     if not loaded.profiles[name].cache:
         return {"state": "off", "expiration": None}
-    entry = cache.peek(request.cache_key(loaded, name))
-    if entry is None:
-        return {"state": "empty", "expiration": None}
-    valid = entry.expiry > datetime.now(timezone.utc)
-    return {"state": "valid" if valid else "expired", "expiration": _stamp(entry.expiry)}
+    return _entry_state(request.cache_key(loaded, name))
 
 
 def _cache_text(state: dict[str, str | None]) -> str:
@@ -124,25 +120,41 @@ def list_profiles(output: str = "text") -> int:
     if loaded is None:
         return fail(_no_file(path))
     names = sorted(loaded.profiles)
+    sessions = _mfa_sessions(loaded)
     if output == "json":
         emit({"config": str(path), "profiles": [
             {"name": name, "role_arn": loaded.profiles[name].role_arn,
              "source": _source(loaded.profiles[name]), "region": loaded.profiles[name].region,
-             "cache": _cache(loaded, name)} for name in names]})
+             "cache": _cache(loaded, name), "mfa_session": sessions.get(name)}
+            for name in names]})
         return 0
-    rows = [("PROFILE", "ROLE", "SOURCE", "REGION", "CACHE")]
+    rows = [("PROFILE", "ROLE", "SOURCE", "REGION", "CACHE", "MFA SESSION")]
     for name in names:
         profile = loaded.profiles[name]
         source = _source(profile)
         rows.append((name, profile.role_arn, f"{_SOURCE_TEXT[source['type']]} {source['name']}",
-                     profile.region or "-", _cache_text(_cache(loaded, name))))
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+                     profile.region or "-", _cache_text(_cache(loaded, name)),
+                     _session_cell(sessions.get(name))))
+    # The MFA SESSION column only where some profile has mfa_session_duration.
+    shown = 6 if sessions else 5
+    widths = [max(len(row[i]) for row in rows) for i in range(shown - 1)]
     for row in rows if loaded.profiles else ():
         say("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) +
-            "  " + row[4])
+            "  " + row[shown - 1])
     if loaded.problems:
         return fail(str(config.ConfigError(loaded.problems)))
     return 0
+
+
+def _session_cell(session: dict[str, Any] | None) -> str:
+    """The MFA SESSION column of ``list``: which session (#n: the same number, the same session,
+    one code for all of them) and how many profiles share it."""
+    if session is None:
+        return "-"
+    if not session["used"]:
+        return "none: a code per role"
+    others = len(session["shared_with"])
+    return f"#{session['id']}" + (f" ({others + 1} profiles)" if others else "")
 
 
 def _aws_profiles() -> dict[str, dict[str, Any]]:
@@ -167,6 +179,71 @@ def _aws_kind(settings: dict[str, Any]) -> str:
     if "aws_access_key_id" in settings:
         return "static keys"
     return "no credentials in the AWS files (botocore would try container/instance metadata)"
+
+
+def _temporary_source(loaded: config.Config, name: str,
+                      aws: dict[str, dict[str, Any]]) -> str | None:
+    """Why a profile's source, as the AWS files and the environment say now, gives temporary
+    credentials (no MFA session possible), or None."""
+    profile = loaded.profiles[name]
+    if profile.credential_source == "Environment":
+        return ("AWS_SESSION_TOKEN is set: the environment's keys are temporary"
+                if os.environ.get("AWS_SESSION_TOKEN") else None)
+    source = profile.source_profile
+    if profile.parent is not None or source is None or source not in aws:
+        return None
+    settings = aws[source]
+    if "aws_session_token" in settings:
+        kind = "a session token"
+    elif "role_arn" in settings or "sso_session" in settings or "sso_start_url" in settings \
+            or "web_identity_token_file" in settings:
+        kind = _aws_kind(settings)
+    else:
+        return None  # static keys, or a credential_process: known when they are loaded
+    return (f"AWS profile {source!r} gives temporary credentials ({kind}): GetSessionToken "
+            "needs an IAM user's long-term keys")
+
+
+def _mfa_sessions(loaded: config.Config) -> dict[str, dict[str, Any]]:
+    """For every profile with ``mfa_session_duration`` and ``mfa_serial``: the MFA session it
+    uses (``id`` numbers the sessions of this file, ``shared_with`` the other profiles of one),
+    or why it uses none (``reason``; it then asks for a code per role)."""
+    aws: dict[str, dict[str, Any]] | None = None
+    found: dict[str, dict[str, Any]] = {}
+    keys: dict[str, str] = {}
+    for name in sorted(loaded.profiles):
+        profile = loaded.profiles[name]
+        if profile.mfa_session_duration is None or profile.mfa_serial is None:
+            continue
+        reason = request.mfa_session_unavailable(loaded, name)
+        if reason is None:
+            if aws is None:
+                aws = _aws_profiles()
+            reason = _temporary_source(loaded, name, aws)
+        key = request.mfa_session_key(loaded, name)
+        found[name] = {"used": reason is None, "reason": reason, "id": None,
+                       "duration_seconds": profile.mfa_session_duration,
+                       "mfa_serial": profile.mfa_serial, "shared_with": [],
+                       "cache": {"state": "off", "expiration": None}}
+        if reason is None and key is not None:
+            keys[name] = key
+            found[name]["cache"] = _entry_state(key) if profile.cache else \
+                {"state": "off", "expiration": None}
+    numbers: dict[str, int] = {}
+    for name, key in keys.items():
+        numbers.setdefault(key, len(numbers) + 1)
+        found[name]["id"] = numbers[key]
+        found[name]["shared_with"] = [other for other, k in keys.items()
+                                      if k == key and other != name]
+    return found
+
+
+def _entry_state(key: str) -> dict[str, str | None]:
+    entry = cache.peek(key)
+    if entry is None:
+        return {"state": "empty", "expiration": None}
+    valid = entry.expiry > datetime.now(timezone.utc)
+    return {"state": "valid" if valid else "expired", "expiration": _stamp(entry.expiry)}
 
 
 def check() -> int:
@@ -236,11 +313,15 @@ def explain(name: str, how: str, output: str = "text") -> int:
 def _chain(loaded: config.Config, name: str) -> list[dict[str, Any]]:
     """Each link from ``name`` down to the credentials that call STS first."""
     aws = _aws_profiles()
+    sessions = _mfa_sessions(loaded)
     links: list[dict[str, Any]] = []
     current: str | None = name
     while current is not None:
         profile = loaded.profiles[current]
-        req = request.build_request(profile, source_is_temporary=profile.parent is not None)
+        session = sessions.get(current)
+        signed_by_session = session is not None and session["used"]
+        req = request.build_request(profile, source_is_temporary=profile.parent is not None or
+                                    signed_by_session)
         source: dict[str, Any] = {**_source(profile), "detail": None}
         if profile.parent is None and profile.source_profile is not None:
             src = profile.source_profile
@@ -249,7 +330,10 @@ def _chain(loaded: config.Config, name: str) -> list[dict[str, Any]]:
             "profile": current, "role_arn": profile.role_arn,
             "role_session_name": req["RoleSessionName"],
             "duration_seconds": req["DurationSeconds"],
-            "duration_capped": bool(profile.parent and (profile.duration_seconds or 0) > 3600),
+            "duration_capped": bool((profile.parent or signed_by_session) and
+                                    (profile.duration_seconds or 0) > 3600),
+            "duration_capped_by": None if (profile.duration_seconds or 0) <= 3600 else
+            "chaining" if profile.parent else "mfa_session" if signed_by_session else None,
             "sts_region": profile.region or os.environ.get("AWS_REGION")
             or os.environ.get("AWS_DEFAULT_REGION") or None,
             "sts_endpoint": request.sts_endpoint(profile) or None,
@@ -259,9 +343,30 @@ def _chain(loaded: config.Config, name: str) -> list[dict[str, Any]]:
             "mfa_command": profile.mfa_token_command[0]
             if profile.mfa_serial and profile.mfa_token_command else None,
             "cache": _cache(loaded, current),
+            "mfa_session": session,
             "source": source})
         current = profile.parent
     return links
+
+
+def _session_text(session: dict[str, Any] | None, indent: str) -> None:
+    if session is None:
+        return
+    if not session["used"]:
+        say(f"{indent}  MFA session: none ({session['reason']}); a code per role")
+        return
+    shared = ", ".join(session["shared_with"]) or "no other profile"
+    state = session["cache"]
+    if state["state"] == "off":
+        held = "kept in each process's memory only (cache = false)"
+    elif state["state"] == "valid":
+        held = f"started, until {_cache_text(state).removeprefix('until ')}"
+    elif state["state"] == "expired":
+        held = (f"expired {state['expiration']} (the next fetch, or `rolecall login`, asks for "
+                "one code)")
+    else:
+        held = "not started (the next fetch, or `rolecall login`, asks for one code)"
+    say(f"{indent}  MFA session: {session['duration_seconds']}s, shared with {shared}; {held}")
 
 
 def _explain_text(report: dict[str, Any], how: str) -> None:
@@ -289,9 +394,11 @@ def _explain_text(report: dict[str, Any], how: str) -> None:
     for depth, link in enumerate(report["chain"]):
         indent = "  " * depth
         say(f"{indent}{link['profile']}: assumes {link['role_arn']}")
+        capped = {"chaining": " (capped at 3600: chained)",
+                  "mfa_session": " (capped at 3600: signed by the MFA session, which AWS "
+                                 "treats as role chaining)"}.get(link["duration_capped_by"], "")
         say(f"{indent}  session name {link['role_session_name']}, duration "
-            f"{link['duration_seconds']}s" + (" (capped at 3600: chained)"
-                                             if link["duration_capped"] else ""))
+            f"{link['duration_seconds']}s{capped}")
         region = link["sts_region"] or "the source's region, else us-east-1"
         endpoint = link["sts_endpoint"] or "the regional STS endpoint"
         say(f"{indent}  STS: region {region}, endpoint {endpoint}")
@@ -299,6 +406,7 @@ def _explain_text(report: dict[str, Any], how: str) -> None:
             token = (f"command {link['mfa_command']!r}"
                      if link["mfa_code_from"] == "command" else "a prompt on the terminal")
             say(f"{indent}  MFA: {link['mfa_serial']}, code from {token}")
+            _session_text(link["mfa_session"], indent)
         say(f"{indent}  cache: {_cache_text(link['cache'])}")
         source = link["source"]
         if source["type"] == "rolecall_profile":
