@@ -72,7 +72,7 @@ PROBE = ("import sys; from rolecall.cli import main; "
          "sys.exit(rc)")
 
 COMMANDS = ["credential-process", "setup-process", "env", "exec", "whoami", "explain", "check",
-            "list", "init", "cache", "completion"]
+            "list", "init", "login", "cache", "completion"]
 
 
 # --- helpers ---------------------------------------------------------------------------------

@@ -399,8 +399,8 @@ def test_unknown_key_without_close_match_lists_known_keys() -> None:
     assert problem.key == "colour"
     assert problem.message == (
         "unknown key (known keys: cache, credential_source, duration_seconds, external_id, "
-        "mfa_serial, mfa_token_command, policy, policy_arns, region, role_arn, "
-        "role_session_name, source_identity, source_profile, sts_endpoint_url, tags, "
+        "mfa_serial, mfa_session_duration, mfa_token_command, policy, policy_arns, region, "
+        "role_arn, role_session_name, source_identity, source_profile, sts_endpoint_url, tags, "
         "transitive_tag_keys)")
     assert str(problem).startswith("roles.toml: profile 'prod': key 'colour': unknown key (known")
 
