@@ -30,7 +30,7 @@ import time
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from rolecall import _files, _stored, lifetime, locations
 from rolecall.filelock import LockTimeout
@@ -70,6 +70,25 @@ class Entry(NamedTuple):
     def fresh(self, now: datetime | None = None, need: float = 0) -> bool:
         """Good to hand out (see :func:`rolecall.lifetime.fresh`)."""
         return lifetime.fresh(self.remaining(now), self.lifetime, need)
+
+    def metadata(self) -> dict[str, object]:
+        """What botocore's refreshable credentials (and aiobotocore's) take from a refresh."""
+        return {"access_key": self.access_key, "secret_key": self.secret_key,
+                "token": self.token, "expiry_time": self.expiry.isoformat(),
+                "account_id": self.account_id}
+
+    @classmethod
+    def issued(cls, credentials: Mapping[str, Any], at: datetime,
+               account_id: str | None = None) -> Entry:
+        """From the ``Credentials`` of an STS response (AssumeRole, GetSessionToken) received
+        for a request sent ``at``."""
+        expiry = credentials["Expiration"]
+        if expiry.tzinfo is None:
+            expiry = expiry.replace(tzinfo=timezone.utc)
+        return cls(access_key=credentials["AccessKeyId"],
+                   secret_key=credentials["SecretAccessKey"],
+                   token=credentials["SessionToken"], expiry=expiry,
+                   lifetime=max((expiry - at).total_seconds(), 1.0), account_id=account_id)
 
 
 def make_key(parts: Mapping[str, object]) -> str:

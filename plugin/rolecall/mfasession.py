@@ -62,17 +62,8 @@ def _start(profile: Profile, code: Callable[[], str], client: Callable[[], Any])
                            f"{error.get('Message', '')}") from exc
     except BotoCoreError as exc:
         raise SessionError(f"GetSessionToken failed: {exc}") from exc
-    credentials = response["Credentials"]
-    expiry = credentials["Expiration"]
-    if expiry.tzinfo is None:
-        expiry = expiry.replace(tzinfo=timezone.utc)
-    entry = cache.Entry(
-        access_key=credentials["AccessKeyId"],
-        secret_key=credentials["SecretAccessKey"],
-        token=credentials["SessionToken"],
-        expiry=expiry,
-        lifetime=max((expiry - issued).total_seconds(), 1.0),
-    )
+    entry = cache.Entry.issued(response["Credentials"], issued)
+    expiry = entry.expiry
     logger.debug("rolecall: profile %s: started the %s, expires %s", profile.name,
                  label(profile), expiry.isoformat())
     return entry

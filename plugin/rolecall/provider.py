@@ -39,13 +39,7 @@ class RoleCredentials(DeferredRefreshableCredentials):
 
         entry = resolve.credentials(self._config, self._profile)
         self._advisory_refresh_timeout, self._mandatory_refresh_timeout = entry.windows()
-        return {
-            "access_key": entry.access_key,
-            "secret_key": entry.secret_key,
-            "token": entry.token,
-            "expiry_time": entry.expiry.isoformat(),
-            "account_id": entry.account_id,
-        }
+        return entry.metadata()
 
     def __repr__(self) -> str:
         expiry_time = getattr(self, "_expiry_time", None)

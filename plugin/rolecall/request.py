@@ -32,13 +32,18 @@ CHAINED_MAX_DURATION = 3600  # AWS: role chaining limits a session to one hour
 
 
 def default_session_name() -> str:
-    """The local user name, made to fit STS's ``[\\w+=,.@-]{2,64}``."""
-    import getpass
+    """The local user name, made to fit STS's ``[\\w+=,.@-]{2,64}``. Found as
+    ``getpass.getuser()`` finds it (the same variables, then the password database), without
+    importing getpass and its terminal machinery on every cache hit."""
+    user = next((os.environ[v] for v in ("LOGNAME", "USER", "LNAME", "USERNAME")
+                 if os.environ.get(v)), "")
+    if not user:
+        try:
+            import pwd
 
-    try:
-        user = getpass.getuser()
-    except Exception:  # noqa: BLE001 - no user name in this environment
-        user = ""
+            user = pwd.getpwuid(os.getuid()).pw_name
+        except Exception:  # noqa: BLE001 - no user name in this environment (or no pwd)
+            user = ""
     name = re.sub(r"[^\w+=,.@-]", "-", user, flags=re.ASCII)[:64]
     return name if len(name) >= 2 else f"rolecall-{name}".rstrip("-")
 

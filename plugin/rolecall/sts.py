@@ -289,20 +289,10 @@ def _call_sts(config: Config, profile: Profile) -> cache.Entry:
         raise AssumeRoleError(profile.name, profile.role_arn, message) from exc
     except BotoCoreError as exc:
         raise AssumeRoleError(profile.name, profile.role_arn, f"AssumeRole failed: {exc}") from exc
-    credentials = response["Credentials"]
-    expiry = credentials["Expiration"]
-    if expiry.tzinfo is None:
-        expiry = expiry.replace(tzinfo=timezone.utc)
     arn = response.get("AssumedRoleUser", {}).get("Arn", "")
     account = arn.split(":")[4] if arn.count(":") >= 5 else None
-    entry = cache.Entry(
-        access_key=credentials["AccessKeyId"],
-        secret_key=credentials["SecretAccessKey"],
-        token=credentials["SessionToken"],
-        expiry=expiry,
-        lifetime=max((expiry - issued).total_seconds(), 1.0),
-        account_id=account or None,
-    )
+    entry = cache.Entry.issued(response["Credentials"], issued, account or None)
+    expiry = entry.expiry
     logger.debug("rolecall: profile %s: assumed %s, expires %s", profile.name, arn or
                  profile.role_arn, expiry.isoformat())
     return entry
