@@ -147,10 +147,12 @@ def _declare(profiles: Any) -> None:
 
 def _place(session: Any, resolver: Any, profile: str) -> None:
     """Put the provider for the session's profile into its resolver, botocore's way."""
-    from rolecall import sessions
-
-    sessions.adopt_loader(session)
     if _is_aio(session):
+        from rolecall import sessions
+
+        # The program's client has parsed botocore's data files: rolecall's fetch, in a worker
+        # thread beside the event loop, need not parse them again.
+        sessions.adopt_loader(session)
         provider = _aio_provider(profile)
     else:
         from rolecall.provider import RolecallProvider
