@@ -426,3 +426,22 @@ def test_the_cooperative_json_loader_reads_what_botocore_reads() -> None:
     assert ours.load_service_model("sts", "service-2") == \
         theirs.load_service_model("sts", "service-2")
     assert not sessions._CooperativeFiles().exists("/nonexistent/file")
+
+
+def test_role_arn_variable_in_an_aiobotocore_session(aws: Aws,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """ROLECALL_ROLE_ARN with keys in the environment (the CI case), read by aiobotocore: the
+    role is assumed over the session's own chain, never the bare keys."""
+    aws.credentials("")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", STATIC_KEY_ID)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", STATIC_SECRET)
+    monkeypatch.setenv("ROLECALL_ROLE_ARN", "arn:aws:iam::111122223333:role/Deploy")
+    monkeypatch.setenv("ROLECALL_ROLE_SESSION_NAME", "ci-async")
+
+    async def main() -> str:
+        session = aiobotocore.session.get_session()
+        async with session.create_client("sts", region_name="us-east-1") as sts:
+            return str((await sts.get_caller_identity())["Arn"])
+
+    assert asyncio.run(main()) == "arn:aws:sts::111122223333:assumed-role/Deploy/ci-async"
+    assert aws.assume_role_calls() == 1

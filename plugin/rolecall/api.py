@@ -20,8 +20,9 @@ from botocore.credentials import CredentialProvider
 
 from rolecall import config
 
-__all__ = ["ENVIRONMENT", "ROLE_ARN_VARIABLE", "EnvironmentRoleProvider", "credentials",
-           "for_role", "from_environment", "session"]
+__all__ = ["ENVIRONMENT", "ROLE_ARN_VARIABLE", "AioEnvironmentRoleProvider",
+           "EnvironmentRoleProvider", "credentials", "environment_config", "for_role",
+           "from_environment", "session"]
 
 ROLE_ARN_VARIABLE = "ROLECALL_ROLE_ARN"
 # Variable -> roles.toml key. Only these: the CI case (keys in the environment, one role).
@@ -83,6 +84,15 @@ def session(role_arn: str, *, session: Any = None, **options: Any) -> Any:
 def from_environment(source: Callable[[], Any]) -> Any:
     """The credentials ``ROLECALL_ROLE_ARN`` asks for, signed by what ``source`` resolves (the
     session's own chain, without rolecall). Raises ConfigError naming the variable."""
+    from rolecall.provider import RoleCredentials
+
+    loaded, name = environment_config(source)
+    return RoleCredentials(name, loaded)
+
+
+def environment_config(source: Callable[[], Any]) -> tuple[config.Config, str]:
+    """The config and profile name that stand for ``ROLECALL_ROLE_ARN`` and its companions,
+    with ``source`` (botocore credentials, or None) signing the AssumeRole call."""
     options: dict[str, Any] = {key: os.environ[variable] for variable, key in ENVIRONMENT.items()
                                if os.environ.get(variable)}
     if "duration_seconds" in options:
@@ -96,9 +106,7 @@ def from_environment(source: Callable[[], Any]) -> Any:
                                                  names.get(str(p.key), p.key), p.message)
                                   for p in exc.problems]) from None
     described = _source_of(source, "the session's own credential chain")
-    from rolecall.provider import RoleCredentials
-
-    return RoleCredentials(profile.name, _config(profile, None, {profile.name: described}))
+    return _config(profile, None, {profile.name: described}), profile.name
 
 
 def _profile(options: Mapping[str, Any], where: str,
@@ -154,3 +162,36 @@ class EnvironmentRoleProvider(CredentialProvider):
 
     def load(self) -> Any:
         return from_environment(self._source)
+
+
+class AioEnvironmentRoleProvider:
+    """``ROLECALL_ROLE_ARN`` in an aiobotocore session: the same, signed by the rest of that
+    session's (async) chain. The fetch runs in a worker thread like every aiobotocore fetch; the
+    source is resolved on the event loop whenever the worker asks for it (first fetch, refresh)."""
+
+    METHOD = EnvironmentRoleProvider.METHOD
+    CANONICAL_NAME = EnvironmentRoleProvider.CANONICAL_NAME
+
+    def __init__(self, chain: Any) -> None:
+        self._chain = chain  # an aiobotocore credential resolver without this provider
+
+    async def load(self) -> Any:
+        import asyncio
+
+        from botocore.credentials import Credentials
+
+        from rolecall.aioprovider import AioRoleCredentials
+
+        loop = asyncio.get_running_loop()
+
+        async def frozen() -> Any:
+            found = await self._chain.load_credentials()
+            return None if found is None else await found.get_frozen_credentials()
+
+        def source() -> Any:  # in the worker thread, while the event loop waits for it
+            got = asyncio.run_coroutine_threadsafe(frozen(), loop).result(timeout=120)
+            return None if got is None else Credentials(got.access_key, got.secret_key,
+                                                        got.token)
+
+        loaded, name = await asyncio.to_thread(environment_config, source)
+        return AioRoleCredentials(name, loaded)

@@ -171,7 +171,18 @@ def _place_role_arn(session: Any, resolver: Any) -> None:
     """``ROLECALL_ROLE_ARN``: first in the chain, signed by the rest of the chain."""
     first = resolver.providers[0].METHOD
     if _is_aio(session):
-        resolver.insert_before(first, _Unsupported(None, "ROLECALL_ROLE_ARN is set"))
+        try:
+            from aiobotocore.credentials import (  # type: ignore[import-untyped]
+                AioCredentialResolver,
+            )
+
+            from rolecall import aioprovider  # noqa: F401 - the supported-range check
+            from rolecall.api import AioEnvironmentRoleProvider
+        except ImportError as exc:
+            resolver.insert_before(first, _Unsupported(None, str(exc)))
+            return
+        chain = AioCredentialResolver(list(resolver.providers))
+        resolver.insert_before(first, AioEnvironmentRoleProvider(chain))
         return
     from botocore.credentials import CredentialResolver
 
