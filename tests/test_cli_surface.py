@@ -72,8 +72,9 @@ def test_a_closed_pipe_ends_quietly(two: Aws, argv: list[str]) -> None:
     """bug: a BrokenPipeError traceback. Now: nothing on stderr, exit 141 (128 + SIGPIPE)."""
     done = into_closed_pipe(two.env, *argv)
     assert done.stderr == ""
-    # argparse's --help swallows the write error itself and exits 0: quiet too.
-    assert done.returncode == (0 if argv == ["--help"] else 141)
+    # argparse's --help swallows the write error itself on Python >= 3.11 and exits 0 (on 3.10
+    # rolecall's own handler ends it with 141): quiet either way.
+    assert done.returncode in ((0, 141) if argv == ["--help"] else (141,))
 
 
 def test_a_cache_hit_into_a_closed_pipe_ends_quietly(prod: Aws) -> None:
