@@ -35,9 +35,17 @@ def _path(config_path: str) -> str:
     return os.path.join(locations.cache_dir(), f"config-{digest}.snapshot")
 
 
+# The last snapshot read per roles.toml path: the Session layer reads it for the profile names and
+# the provider again for the records; once per process is enough.
+_read: dict[str, tuple[list[int], dict[str, Any]]] = {}
+
+
 def read(config_path: str, key: list[int]) -> dict[str, Any] | None:
     """The snapshot of ``config_path`` with identity ``key``, or None. Its ``profiles`` map names
     to their fields, ``errors`` names to problem lists, ``problems`` lists every problem."""
+    seen = _read.get(config_path)
+    if seen is not None and seen[0] == key:
+        return seen[1]
     # A snapshot holds every profile: more than a cache entry, at most what roles.toml may hold.
     doc, problem = _files.read_json(_path(config_path), limit=4 * _MAX_CONFIG)
     if problem is not None or not isinstance(doc, dict):
@@ -48,6 +56,7 @@ def read(config_path: str, key: list[int]) -> dict[str, Any] | None:
     if not all(isinstance(doc.get(part), kind) for part, kind in
                (("profiles", dict), ("errors", dict), ("problems", list))):
         return None
+    _read[config_path] = (key, doc)
     return doc
 
 
