@@ -366,7 +366,7 @@ def into_window(aws: Aws, credentials: RoleCredentials, seconds_left: float) -> 
     ``seconds_left``; the disk entry is gone (as if another process had let it lapse)."""
     soon = datetime.now(timezone.utc) + timedelta(seconds=seconds_left)
     for key, entry in list(cache._entries.items()):
-        cache._entries[key] = entry._replace(expiry=soon)
+        cache._entries[key] = entry.replace(expiry=soon)
     folder = aws.root / "cache"
     for path in folder.glob("*.json"):
         path.unlink()

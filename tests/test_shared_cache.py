@@ -17,6 +17,7 @@ import pytest
 from botocore.exceptions import CredentialRetrievalError
 
 from rolecall import cache
+from rolecall.temporary import TemporaryCredentials
 from tests.conftest import Aws
 
 PROD = """
@@ -146,7 +147,7 @@ def test_expired_entries_are_pruned(aws: Aws) -> None:
               'source_profile = "default"\n')
     _refetch(aws)
     (old,) = entries(aws)
-    expired = cache.Entry("ASIAOLD", "secret", "token",
+    expired = TemporaryCredentials("ASIAOLD", "secret", "token",
                           expiry=datetime.now(timezone.utc) - timedelta(minutes=1), lifetime=900)
     old.write_text(json.dumps(cache.encode(expired)))
     boto3.Session(profile_name="other").get_credentials().get_frozen_credentials()
@@ -215,8 +216,7 @@ def test_mfa_refresh_runs_the_command_again(aws: Aws) -> None:
     # Time passes: both the process's and the disk's credentials are now inside the window.
     soon = datetime.now(timezone.utc) + timedelta(seconds=30)
     for key, entry in list(cache._entries.items()):
-        cache._entries[key] = cache.Entry(entry.access_key, entry.secret_key, entry.token,
-                                          expiry=soon, lifetime=entry.lifetime)
+        cache._entries[key] = entry.replace(expiry=soon)
     for path in entries(aws):
         path.unlink()
     credentials._expiry_time = soon

@@ -8,19 +8,18 @@ Shared by the cache (:mod:`rolecall.cache`) and the credential-process hit path
 from __future__ import annotations
 
 import math
-from datetime import datetime, timezone
+
+from rolecall.temporary import utc_text
 
 __all__ = ["Fields", "decode", "expiration_text"]
 
 # access key, secret key, token, expires at (epoch seconds), lifetime (seconds), account id
 Fields = tuple[str, str, str, float, float, "str | None"]
 
-_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
-
 
 def expiration_text(expires_at: float) -> str:
     """ISO 8601 in UTC, to the second, as credential_process expects it."""
-    return datetime.fromtimestamp(expires_at, timezone.utc).strftime(_FORMAT)
+    return utc_text(expires_at)
 
 
 def _number(value: object) -> float | None:

@@ -20,81 +20,23 @@ every request the way botocore's fixed 15/10-minute windows would. No botocore i
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import logging
 import math
 import os
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, NamedTuple
 
-from rolecall import _files, _stored, lifetime, locations
+from rolecall import _files, _stored, locations
 from rolecall.filelock import LockTimeout
+from rolecall.temporary import TemporaryCredentials, utc_text
 
-__all__ = ["ADVISORY_MAX", "MANDATORY_MAX", "Entry", "LockTimeout", "SharedFailure", "clear",
-           "directory",
-           "encode", "get", "lookup", "make_key", "peek", "windows"]
+__all__ = ["LockTimeout", "SharedFailure", "clear", "directory", "encode", "get", "lookup", "peek"]
 
 logger = logging.getLogger("rolecall")
 
-ADVISORY_MAX = lifetime.ADVISORY_MAX
-MANDATORY_MAX = lifetime.MANDATORY_MAX
-windows = lifetime.windows
-
-
-class Entry(NamedTuple):
-    """One set of temporary credentials. Secrets are kept out of the repr."""
-
-    access_key: str
-    secret_key: str
-    token: str
-    expiry: datetime  # timezone-aware
-    lifetime: float  # seconds the credentials were valid for when issued
-    account_id: str | None = None
-
-    def __repr__(self) -> str:
-        return (f"Entry(access_key={self.access_key!r}, expiry={self.expiry.isoformat()}, "
-                f"lifetime={self.lifetime:.0f}, account_id={self.account_id!r})")
-
-    def remaining(self, now: datetime | None = None) -> float:
-        now = now or datetime.now(timezone.utc)
-        return (self.expiry - now).total_seconds()
-
-    def windows(self) -> tuple[float, float]:
-        return lifetime.windows(self.lifetime)
-
-    def fresh(self, now: datetime | None = None, need: float = 0) -> bool:
-        """Good to hand out (see :func:`rolecall.lifetime.fresh`)."""
-        return lifetime.fresh(self.remaining(now), self.lifetime, need)
-
-    def metadata(self) -> dict[str, object]:
-        """What botocore's refreshable credentials (and aiobotocore's) take from a refresh."""
-        return {"access_key": self.access_key, "secret_key": self.secret_key,
-                "token": self.token, "expiry_time": self.expiry.isoformat(),
-                "account_id": self.account_id}
-
-    @classmethod
-    def issued(cls, credentials: Mapping[str, Any], at: datetime,
-               account_id: str | None = None) -> Entry:
-        """From the ``Credentials`` of an STS response (AssumeRole, GetSessionToken) received
-        for a request sent ``at``."""
-        expiry = credentials["Expiration"]
-        if expiry.tzinfo is None:
-            expiry = expiry.replace(tzinfo=timezone.utc)
-        return cls(access_key=credentials["AccessKeyId"],
-                   secret_key=credentials["SecretAccessKey"],
-                   token=credentials["SessionToken"], expiry=expiry,
-                   lifetime=max((expiry - at).total_seconds(), 1.0), account_id=account_id)
-
-
-def make_key(parts: Mapping[str, object]) -> str:
-    """A stable key for everything that makes two AssumeRole results interchangeable."""
-    text = json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:40]
 
 
 def directory() -> Path:
@@ -115,7 +57,7 @@ def _ready(folder: Path, create: bool = True) -> bool:
     return usable
 
 
-def encode(entry: Entry) -> dict[str, object]:
+def encode(entry: TemporaryCredentials) -> dict[str, object]:
     """The on-disk form of an entry: only what rebuilds the credentials."""
     expiry = entry.expiry.astimezone(timezone.utc)
     return {
@@ -123,25 +65,26 @@ def encode(entry: Entry) -> dict[str, object]:
         "AccessKeyId": entry.access_key,
         "SecretAccessKey": entry.secret_key,
         "SessionToken": entry.token,
-        "Expiration": expiry.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "Expiration": utc_text(expiry),
         "ExpiresAt": expiry.timestamp(),
         "Lifetime": entry.lifetime,
         "AccountId": entry.account_id,
     }
 
 
-def _decode(doc: object) -> Entry:
+def _decode(doc: object) -> TemporaryCredentials:
     """The entry an on-disk document holds; ValueError when any field is off (see
     :func:`rolecall._stored.decode`, the one decoder the credential-process hit path uses too)."""
     fields = _stored.decode(doc)
     if fields is None:
         raise ValueError("corrupt")
     access, secret, token, expires_at, seconds, account = fields
-    return Entry(access, secret, token, expiry=datetime.fromtimestamp(expires_at, timezone.utc),
-                 lifetime=seconds, account_id=account)
+    return TemporaryCredentials(access, secret, token,
+                                expiry=datetime.fromtimestamp(expires_at, timezone.utc),
+                                lifetime=seconds, account_id=account)
 
 
-def _read(path: Path) -> Entry | None:
+def _read(path: Path) -> TemporaryCredentials | None:
     """The entry at ``path``, or None (missing, foreign, loose, corrupt) with a DEBUG line."""
     doc, problem = _files.read_json(str(path), _files.CACHE_FILE_MAX)
     if problem is None:
@@ -154,7 +97,7 @@ def _read(path: Path) -> Entry | None:
     return None
 
 
-def _write(folder: Path, key: str, entry: Entry) -> None:
+def _write(folder: Path, key: str, entry: TemporaryCredentials) -> None:
     _files.write_json(str(folder), f"{key}.json", encode(entry))
 
 
@@ -188,7 +131,7 @@ def _prune(folder: Path, keep: str) -> None:
             continue
 
 
-def lookup(key: str, need: float = 0, label: str = "") -> Entry | None:
+def lookup(key: str, need: float = 0, label: str = "") -> TemporaryCredentials | None:
     """A fresh entry for ``key`` from memory or disk, without fetching (and without botocore)."""
     entry = _entries.get(key)
     if entry is not None and entry.fresh(need=need):
@@ -204,7 +147,7 @@ def lookup(key: str, need: float = 0, label: str = "") -> Entry | None:
     return entry
 
 
-def peek(key: str) -> Entry | None:
+def peek(key: str) -> TemporaryCredentials | None:
     """The disk entry for ``key`` whatever its freshness (for reports), or None."""
     if not os.path.isabs(directory()):
         return None
@@ -222,7 +165,7 @@ def _failure_text(exc: BaseException) -> str:
     return str(detail or exc)
 
 
-_entries: dict[str, Entry] = {}
+_entries: dict[str, TemporaryCredentials] = {}
 _failures: dict[str, tuple[float, BaseException]] = {}
 _locks: dict[str, threading.Lock] = {}
 _locks_guard = threading.Lock()
@@ -236,12 +179,13 @@ def _lock_for(key: str) -> threading.Lock:
         return lock
 
 
-def get(key: str, fetch: Callable[[], Entry], label: str = "", *, persist: bool = True,
-        need: float = 0, lock_timeout: float | None = None) -> Entry:
-    """A fresh entry for ``key`` (see :meth:`Entry.fresh` for ``need``). ``fetch`` runs at most
-    once at a time per key: in this process, and, when ``persist``, across every process that
-    shares the disk cache. Raises :class:`LockTimeout` when another process holds the key's lock
-    for longer than ``lock_timeout`` seconds (None: as long as it takes)."""
+def get(key: str, fetch: Callable[[], TemporaryCredentials], label: str = "", *,
+        persist: bool = True, need: float = 0,
+        lock_timeout: float | None = None) -> TemporaryCredentials:
+    """A fresh entry for ``key`` (see :meth:`TemporaryCredentials.fresh` for ``need``). ``fetch``
+    runs at most once at a time per key: in this process, and, when ``persist``, across every
+    process that shares the disk cache. Raises :class:`LockTimeout` when another process holds
+    the key's lock for longer than ``lock_timeout`` seconds (None: as long as it takes)."""
     entry = _entries.get(key)
     if entry is not None and entry.fresh(need=need):
         logger.debug("rolecall: %s: memory cache hit, expires %s", label, entry.expiry.isoformat())
@@ -274,8 +218,8 @@ def get(key: str, fetch: Callable[[], Entry], label: str = "", *, persist: bool 
         return entry
 
 
-def _get_shared(folder: Path, key: str, fetch: Callable[[], Entry], label: str, *,
-                need: float, lock_timeout: float | None) -> Entry:
+def _get_shared(folder: Path, key: str, fetch: Callable[[], TemporaryCredentials], label: str, *,
+                need: float, lock_timeout: float | None) -> TemporaryCredentials:
     path = folder / f"{key}.json"
     entry = _read(path)
     if entry is not None and entry.fresh(need=need):

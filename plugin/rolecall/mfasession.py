@@ -24,6 +24,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from rolecall import cache
 from rolecall.config import Profile
+from rolecall.temporary import TemporaryCredentials
 
 __all__ = ["SessionError", "label", "obtain"]
 
@@ -40,14 +41,15 @@ def label(profile: Profile) -> str:
 
 
 def obtain(key: str, profile: Profile, code: Callable[[], str],
-           client: Callable[[], Any]) -> cache.Entry:
+           client: Callable[[], Any]) -> TemporaryCredentials:
     """The MFA session under ``key``: from the cache, else one code (``code()``) and one
     GetSessionToken call signed by the source's long-term keys (``client()``)."""
     return cache.get(key, lambda: _start(profile, code, client), label=label(profile),
                      persist=profile.cache)
 
 
-def _start(profile: Profile, code: Callable[[], str], client: Callable[[], Any]) -> cache.Entry:
+def _start(profile: Profile, code: Callable[[], str],
+           client: Callable[[], Any]) -> TemporaryCredentials:
     duration = int(profile.mfa_session_duration or 0)
     request = {"DurationSeconds": duration, "SerialNumber": profile.mfa_serial,
                "TokenCode": code()}
@@ -62,7 +64,7 @@ def _start(profile: Profile, code: Callable[[], str], client: Callable[[], Any])
                            f"{error.get('Message', '')}") from exc
     except BotoCoreError as exc:
         raise SessionError(f"GetSessionToken failed: {exc}") from exc
-    entry = cache.Entry.issued(response["Credentials"], issued)
+    entry = TemporaryCredentials.issued(response["Credentials"], issued)
     expiry = entry.expiry
     logger.debug("rolecall: profile %s: started the %s, expires %s", profile.name,
                  label(profile), expiry.isoformat())

@@ -6,17 +6,18 @@ Kept free of botocore so that a cache hit (``rolecall credential-process``) neve
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import os
 import re
 from typing import Any
 
-from rolecall import cache
 from rolecall.config import Config, Profile
 
 __all__ = ["CHAINED_MAX_DURATION", "DEFAULT_DURATION", "KEY_ENVIRONMENT", "build_request",
            "cache_key", "default_session_name", "mfa_session_key", "mfa_session_unavailable",
-           "sts_endpoint"]
+           "region", "sts_endpoint"]
 
 logger = logging.getLogger("rolecall")
 
@@ -98,17 +99,26 @@ def cache_key(config: Config, name: str) -> str:
     profile = config.profiles[name]
     parts: dict[str, object] = {
         "request": build_request(profile, source_is_temporary=False),
-        "region": _region(profile),
+        "region": region(profile),
         "endpoint": sts_endpoint(profile),
     }
     if profile.parent is not None:
         parts["parent"] = cache_key(config, profile.parent)
     else:
         parts.update(_source_parts(config, name))
-    return cache.make_key(parts)
+    return _digest(parts)
 
 
-def _region(profile: Profile) -> str | None:
+def _digest(parts: dict[str, object]) -> str:
+    """A stable key for everything that makes two results interchangeable."""
+    text = json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:40]
+
+
+def region(profile: Profile) -> str | None:
+    """The region of the profile's STS call as far as roles.toml and the environment tell: its
+    ``region``, else ``AWS_REGION``, else ``AWS_DEFAULT_REGION``; None leaves it to the source
+    profile's botocore configuration, then us-east-1 (see :func:`rolecall.sts.sts_region`)."""
     return profile.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
 
 
@@ -164,10 +174,10 @@ def mfa_session_key(config: Config, name: str) -> str | None:
     if mfa_session_unavailable(config, name) is not None:
         return None
     profile = config.profiles[name]
-    return cache.make_key({"mfa_session": {
+    return _digest({"mfa_session": {
         "serial": profile.mfa_serial,
         "duration": profile.mfa_session_duration,
-        "region": _region(profile),
+        "region": region(profile),
         "endpoint": sts_endpoint(profile),
         **_source_parts(config, name),
     }})

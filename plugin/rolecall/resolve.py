@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from rolecall import cache, request
 from rolecall.config import Config
+from rolecall.temporary import TemporaryCredentials
 
 __all__ = ["credentials"]
 
 
-def credentials(config: Config, name: str, need: float = 0) -> cache.Entry:
+def credentials(config: Config, name: str, need: float = 0) -> TemporaryCredentials:
     """Fresh credentials for ``name`` with more than ``need`` seconds left where the role's
     lifetime allows. Raises botocore's CredentialRetrievalError (rolecall's subclass) on failure."""
     if config.profile(name).cache:

@@ -26,6 +26,7 @@ from rolecall import __version__, cache, mfasession, sessions
 from rolecall import request as _request
 from rolecall.config import Config, Profile
 from rolecall.request import build_request, cache_key, sts_endpoint
+from rolecall.temporary import TemporaryCredentials
 
 __all__ = ["CHAIN_VARIABLE", "AssumeRoleError", "MfaSessionState", "mfa_session", "obtain",
            "sts_region"]
@@ -74,7 +75,7 @@ def sts_region(profile: Profile, session: botocore.session.Session | None = None
             region = None
         if region:
             return str(region)
-    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    return _request.region(profile) or "us-east-1"
 
 
 class _Source(NamedTuple):
@@ -87,7 +88,7 @@ class _Source(NamedTuple):
         return f"_Source({self.description})"
 
 
-def obtain(config: Config, name: str, need: float = 0) -> cache.Entry:
+def obtain(config: Config, name: str, need: float = 0) -> TemporaryCredentials:
     """Fresh credentials for rolecall profile ``name``: from the cache, else one AssumeRole.
     ``need``: seconds they must have left where the role's lifetime allows (credential_process)."""
     profile = config.profile(name)
@@ -216,7 +217,7 @@ def _client_config(session: botocore.session.Session) -> ClientConfig:
     return ClientConfig(**settings)
 
 
-def _assume(config: Config, profile: Profile) -> cache.Entry:
+def _assume(config: Config, profile: Profile) -> TemporaryCredentials:
     token = _quiet.set(True)
     try:
         with _announced(profile.name):
@@ -255,7 +256,7 @@ def _install_redaction() -> None:
 _install_redaction()
 
 
-def _call_sts(config: Config, profile: Profile) -> cache.Entry:
+def _call_sts(config: Config, profile: Profile) -> TemporaryCredentials:
     # The STS client follows the profile's own settings (retries, region, endpoints), as
     # botocore's assume-role provider follows the user's session; only its keys come from the
     # source (or from the MFA session the source's keys started).
@@ -291,7 +292,7 @@ def _call_sts(config: Config, profile: Profile) -> cache.Entry:
         raise AssumeRoleError(profile.name, profile.role_arn, f"AssumeRole failed: {exc}") from exc
     arn = response.get("AssumedRoleUser", {}).get("Arn", "")
     account = arn.split(":")[4] if arn.count(":") >= 5 else None
-    entry = cache.Entry.issued(response["Credentials"], issued, account or None)
+    entry = TemporaryCredentials.issued(response["Credentials"], issued, account or None)
     expiry = entry.expiry
     logger.debug("rolecall: profile %s: assumed %s, expires %s", profile.name, arn or
                  profile.role_arn, expiry.isoformat())
@@ -357,7 +358,7 @@ class MfaSessionState(NamedTuple):
     """What ``rolecall login`` reports: the MFA session a profile uses (None: it uses none, and
     ``reason`` says why), and whether a code was asked for just now."""
 
-    entry: cache.Entry | None
+    entry: TemporaryCredentials | None
     reason: str | None
     started: bool
 

@@ -8,12 +8,12 @@ import shlex
 import signal
 import subprocess
 import sys
-from datetime import timezone
 
-from rolecall import cache, config, resolve
+from rolecall import config, resolve
 from rolecall.cli._output import fail, flush_warnings
 from rolecall.cli.fastpath import NEED_SECONDS
 from rolecall.cli.process import config_with, role_config
+from rolecall.temporary import TemporaryCredentials, utc_text
 
 __all__ = ["EXEC_VARIABLE", "FORMATS", "environment", "exec_command", "print_env"]
 
@@ -22,7 +22,7 @@ FORMATS = ("sh", "fish", "powershell", "dotenv", "json")
 REMOVED = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE")
 
 
-def environment(entry: cache.Entry, profile: config.Profile,
+def environment(entry: TemporaryCredentials, profile: config.Profile,
                 region: str | None = None) -> dict[str, str]:
     """The variables that make any AWS tool use these credentials; ``region`` (``--region``)
     replaces the profile's region."""
@@ -30,8 +30,7 @@ def environment(entry: cache.Entry, profile: config.Profile,
         "AWS_ACCESS_KEY_ID": entry.access_key,
         "AWS_SECRET_ACCESS_KEY": entry.secret_key,
         "AWS_SESSION_TOKEN": entry.token,
-        "AWS_CREDENTIAL_EXPIRATION": entry.expiry.astimezone(timezone.utc)
-        .strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "AWS_CREDENTIAL_EXPIRATION": utc_text(entry.expiry),
     }
     region = region or profile.region
     if region:
@@ -60,8 +59,8 @@ def render(variables: dict[str, str], fmt: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _credentials(name: str, how: str | None,
-                 role: tuple[str, str | None] | None) -> tuple[cache.Entry, config.Profile]:
+def _credentials(name: str, how: str | None, role: tuple[str, str | None] | None
+                 ) -> tuple[TemporaryCredentials, config.Profile]:
     loaded, name = role_config(*role) if role else (config_with(name, how), name)
     return resolve.credentials(loaded, name, NEED_SECONDS), loaded.profiles[name]
 

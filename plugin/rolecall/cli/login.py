@@ -12,13 +12,14 @@ from datetime import datetime, timezone
 
 from rolecall import config
 from rolecall.cli._output import fail, say
+from rolecall.temporary import utc_text
 
 __all__ = ["login"]
 
 
 def _until(moment: datetime) -> str:
     left = (moment - datetime.now(timezone.utc)).total_seconds()
-    stamp = moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    stamp = utc_text(moment)
     return f"{stamp} (in {int(left // 3600)} h {int(left % 3600 // 60)} min)"
 
 

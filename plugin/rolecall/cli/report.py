@@ -12,6 +12,7 @@ from typing import Any
 
 from rolecall import _bootstrap, cache, config, request
 from rolecall.cli._output import emit, fail, reported, say
+from rolecall.temporary import utc_text
 
 __all__ = ["check", "explain", "list_profiles", "whoami"]
 
@@ -22,14 +23,13 @@ def _when(moment: datetime | None) -> str:
     if moment is None:
         return "-"
     left = (moment - datetime.now(timezone.utc)).total_seconds()
-    stamp = moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    stamp = utc_text(moment)
     return f"{stamp} (in {int(left // 60)} min)" if left > 0 else f"{stamp} (expired)"
 
 
 def _stamp(moment: datetime | None) -> str | None:
     """A moment as JSON shows it: ``2026-01-31T12:00:00Z``, or None."""
-    return None if moment is None else moment.astimezone(timezone.utc).strftime(
-        "%Y-%m-%dT%H:%M:%SZ")
+    return None if moment is None else utc_text(moment)
 
 
 def whoami(profile: str | None, region: str | None = None, output: str = "text",
