@@ -98,9 +98,9 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("ROLECALL_CONFIG", str(tmp_path / "roles.toml"))
     monkeypatch.setenv("ROLECALL_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    from rolecall import cache
+    from rolecall.cache import store
 
-    cache.forget_memory()
+    store.forget_memory()
     return tmp_path
 
 

@@ -41,7 +41,7 @@ import boto3
 import pytest
 from botocore.exceptions import CredentialRetrievalError
 
-from rolecall import cache
+from rolecall.cache import store
 from rolecall.provider import RoleCredentials
 from rolecall.sts import CONNECT_TIMEOUT, MAX_ATTEMPTS, READ_TIMEOUT, AssumeRoleError
 from tests.conftest import Aws
@@ -365,8 +365,8 @@ def into_window(aws: Aws, credentials: RoleCredentials, seconds_left: float) -> 
     """Time passes: the process's entry, and the credentials object, expire in
     ``seconds_left``; the disk entry is gone (as if another process had let it lapse)."""
     soon = datetime.now(timezone.utc) + timedelta(seconds=seconds_left)
-    for key, entry in list(cache._entries.items()):
-        cache._entries[key] = entry.replace(expiry=soon)
+    for key, entry in list(store._entries.items()):
+        store._entries[key] = entry.replace(expiry=soon)
     folder = aws.root / "cache"
     for path in folder.glob("*.json"):
         path.unlink()

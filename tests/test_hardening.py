@@ -24,6 +24,7 @@ import boto3
 import pytest
 
 from rolecall import cache, config, mfa, request
+from rolecall.cache import store
 from tests.conftest import Aws
 
 ROLECALL = Path(sys.executable).parent / "rolecall"
@@ -254,7 +255,7 @@ def test_a_huge_cache_file_is_a_miss(aws: Aws) -> None:
     document = json.loads(path.read_text())
     document["padding"] = "x" * (1 << 20)  # otherwise a valid, fresh entry
     private_file(path, json.dumps(document))
-    cache.forget_memory()
+    store.forget_memory()
     assert frozen_key() != first
     assert aws.assume_role_calls() == 2
 
@@ -304,7 +305,7 @@ def test_a_symlink_to_our_private_folder_is_used_without_a_warning(
     monkeypatch.setenv("ROLECALL_CACHE_DIR", str(link))
     with caplog.at_level(logging.WARNING, logger="rolecall"):
         frozen_key()
-        cache.forget_memory()
+        store.forget_memory()
         frozen_key()
     assert caplog.text == ""  # no false "was mode 0777; tightened" on a miss
     assert aws.assume_role_calls() == 1  # the second came from the disk
@@ -434,17 +435,18 @@ def tamper(aws: Aws, change: dict[str, Any]) -> None:
 def test_a_tampered_entry_is_a_miss_for_both_readers(aws: Aws, name: str) -> None:
     """The credential-process hit path and the library (``env``, ``exec``, the plugin) decide
     alike: the entry is a miss."""
+    from rolecall import _files
     from rolecall.cli import fastpath
 
     aws.roles(PROD)
     frozen_key()
     key = key_of(aws)
-    fastpath.remember("prod", key, request.KEY_ENVIRONMENT)
+    cache.remember("prod", key, _files.config_file(), request.KEY_ENVIRONMENT)
     assert fastpath.answer("prod") is not None  # the untouched entry is a hit
     tamper(aws, TAMPERED[name])
     assert fastpath.answer("prod") is None
-    cache.forget_memory()
-    assert cache.lookup(key) is None
+    store.forget_memory()
+    assert store.lookup(key) is None
 
 
 @pytest.mark.parametrize("name", ["lifetime -inf", "access key a list", "expiration not a date"])

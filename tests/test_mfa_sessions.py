@@ -22,6 +22,7 @@ import boto3
 import pytest
 
 from rolecall import cache, config, request, sts
+from rolecall.cache import store
 from tests.conftest import STATIC_KEY_ID, Aws, run_python
 
 ROLECALL = str(Path(sys.executable).parent / "rolecall")
@@ -119,7 +120,7 @@ def test_a_role_whose_credentials_expired_needs_no_new_code(world: World) -> Non
     loaded = config.load()
     assert loaded is not None
     # dev's role credentials are gone (as when they expire); its MFA session is not.
-    cache.clear([request.cache_key(loaded, "dev")])
+    store.clear([request.cache_key(loaded, "dev")])
     assert "assumed-role/Dev/" in world.identity("dev")
     assert "assumed-role/Ops/" in world.identity("ops")
     assert world.calls() == (1, 1, 3)
@@ -146,7 +147,7 @@ def test_processes_started_together_ask_for_one_code(aws: Aws) -> None:
 def test_an_expired_session_takes_one_new_code(world: World) -> None:
     world.roles()
     world.identity("dev")
-    path = cache.directory() / f"{world.session_key()}.json"
+    path = Path(cache.folder()) / f"{world.session_key()}.json"
     doc = json.loads(path.read_text())
     doc["ExpiresAt"] = time.time() - 1  # the session has just expired (0600 kept: same file)
     path.write_text(json.dumps(doc))
@@ -158,7 +159,7 @@ def test_an_expired_session_takes_one_new_code(world: World) -> None:
 def test_a_session_near_its_end_is_renewed_before_it_is_used(world: World) -> None:
     world.roles()
     world.identity("dev")
-    path = cache.directory() / f"{world.session_key()}.json"
+    path = Path(cache.folder()) / f"{world.session_key()}.json"
     doc = json.loads(path.read_text())
     doc["ExpiresAt"] = time.time() + 60  # inside its refresh window: not handed out
     path.write_text(json.dumps(doc))
@@ -203,7 +204,7 @@ def test_the_session_signs_assume_role_without_mfa_fields(
     monkeypatch.setattr(sts, "build_request", recording)
     _frozen("dev")
     _frozen("prod")
-    session = cache.peek(world.session_key())
+    session = store.peek(world.session_key())
     assert session is not None
     # GetSessionToken signed by the IAM user's keys; both AssumeRole calls by the session.
     assert signers == [(STATIC_KEY_ID, None), (session.access_key, session.token),
@@ -220,9 +221,9 @@ def test_a_role_signed_by_the_session_lasts_at_most_an_hour(world: World) -> Non
     _frozen("dev")
     loaded = config.load()
     assert loaded is not None
-    entry = cache.peek(request.cache_key(loaded, "dev"))
+    entry = store.peek(request.cache_key(loaded, "dev"))
     assert entry is not None and 3500 < entry.lifetime < 3700
-    session = cache.peek(world.session_key())
+    session = store.peek(world.session_key())
     assert session is not None and 43000 < session.lifetime < 43300
 
 
@@ -237,7 +238,7 @@ def test_without_a_session_the_role_keeps_its_duration_and_asks_per_role(world: 
     _frozen("prod")
     loaded = config.load()
     assert loaded is not None
-    entry = cache.peek(request.cache_key(loaded, "dev"))
+    entry = store.peek(request.cache_key(loaded, "dev"))
     assert entry is not None and 7100 < entry.lifetime < 7300
     assert world.calls() == (2, 0, 2)
 
@@ -247,9 +248,9 @@ def test_cache_false_keeps_the_session_in_memory_only(world: World) -> None:
     _frozen("dev")
     _frozen("prod")
     assert world.calls() == (1, 1, 2)
-    files = list(cache.directory().glob("*.json")) if cache.directory().exists() else []
+    files = list(Path(cache.folder()).glob("*.json")) if Path(cache.folder()).exists() else []
     assert not [p for p in files if not p.name.startswith("config-")], files
-    assert not (cache.directory() / f"{world.session_key()}.json").exists()
+    assert not (Path(cache.folder()) / f"{world.session_key()}.json").exists()
     world.identity("dev")  # a new process: nothing shared on disk, so a new code
     assert world.calls() == (2, 2, 3)
 
@@ -419,7 +420,7 @@ def test_explain_shows_the_session_and_its_expiry(world: World) -> None:
     assert session["used"] is True and session["reason"] is None
     assert session["shared_with"] == ["dev", "ops"] and session["duration_seconds"] == 43200
     assert session["cache"]["state"] == "valid"
-    stored = cache.peek(world.session_key())
+    stored = store.peek(world.session_key())
     assert stored is not None
     assert session["cache"]["expiration"] == stored.expiry.strftime("%Y-%m-%dT%H:%M:%SZ")
     assert (link["duration_seconds"], link["duration_capped"], link["duration_capped_by"]) == \
@@ -467,7 +468,7 @@ def test_cache_clear_clears_mfa_sessions(world: World) -> None:
     world.roles()
     world.identity("dev")
     world.identity("prod")
-    session = cache.directory() / f"{world.session_key()}.json"
+    session = Path(cache.folder()) / f"{world.session_key()}.json"
     assert session.exists()
     one = world.rolecall("cache", "clear", "--profile", "dev")
     assert one.returncode == 0, one.stderr
@@ -479,7 +480,7 @@ def test_cache_clear_clears_mfa_sessions(world: World) -> None:
     assert session.exists()
     every = world.rolecall("cache", "clear", "--all")
     assert every.returncode == 0 and not session.exists()
-    assert not list(cache.directory().glob("*.json"))
+    assert not list(Path(cache.folder()).glob("*.json"))
     world.identity("dev")
     assert world.calls() == (3, 3, 4)
 
@@ -490,7 +491,7 @@ def test_cache_clear_clears_mfa_sessions(world: World) -> None:
 
 
 def _session_secrets(world: World) -> list[str]:
-    stored = cache.peek(world.session_key())
+    stored = store.peek(world.session_key())
     assert stored is not None
     return [stored.secret_key, stored.token, CODE]
 
@@ -505,7 +506,7 @@ def test_the_session_secret_stays_out_of_logs_reprs_and_reports(
     secrets = _session_secrets(world)
     said = "\n".join(record.getMessage() for record in caplog.records)
     assert "GetSessionToken for" in said and "MFA session of" in said  # the log is there
-    texts = [said, repr(credentials), *(repr(entry) for entry in cache._entries.values())]
+    texts = [said, repr(credentials), *(repr(entry) for entry in store._entries.values())]
     for argv in (["list"], ["explain", "--profile", "dev"], ["list", "--output", "json"],
                  ["explain", "--profile", "prod", "--output", "json"],
                  ["login", "--profile", "ops"], ["--debug", "login", "--profile", "dev"],

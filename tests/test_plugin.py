@@ -324,10 +324,10 @@ def test_reprs_carry_no_secrets(aws: Aws) -> None:
     aws.roles(PROD)
     credentials = boto3.Session(profile_name="prod").get_credentials()
     frozen = credentials.get_frozen_credentials()
-    from rolecall import cache
+    from rolecall.cache import store
 
     texts = [repr(credentials), repr(rolecall_provider.RolecallProvider("prod"))]
-    texts += [repr(entry) for entry in cache._entries.values()]
+    texts += [repr(entry) for entry in store._entries.values()]
     for text in texts:
         assert frozen.secret_key not in text and frozen.token not in text
         assert STATIC_SECRET not in text

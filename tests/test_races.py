@@ -106,7 +106,7 @@ mfa_token_command = ["{sys.executable}", "{token}"]
         assert calls == 1, f"round {round_no}: {calls} AssumeRole calls"
         entries = list(folder.glob("*.json"))
         assert len(entries) == 1
-        parsed = cache._read(entries[0])
+        parsed = cache.read(str(entries[0].parent), entries[0].stem)[0]
         if parsed is None or parsed.access_key not in keys:
             totals["corrupt"] += 1
         assert not list(folder.glob(".tmp-*"))

@@ -15,7 +15,8 @@ import pytest
 from botocore.exceptions import CredentialRetrievalError
 
 import rolecall
-from rolecall import cache, config
+from rolecall import config
+from rolecall.cache import store
 from tests.conftest import STATIC_KEY_ID, Aws
 from tests.fake_sts import FakeSts
 
@@ -67,7 +68,7 @@ def test_debug_logs_carry_no_secret(planted: Aws, caplog: pytest.LogCaptureFixtu
         for name in ("prod", "child"):
             credentials = boto3.Session(profile_name=name).get_credentials()
             credentials.get_frozen_credentials()
-        cache.forget_memory()
+        store.forget_memory()
         boto3.Session(profile_name="child").get_credentials().get_frozen_credentials()
     text = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("rolecall"))
     assert "cache miss" in text and "disk cache hit" in text  # the log is really there
@@ -81,7 +82,7 @@ def test_reprs_carry_no_secret(planted: Aws) -> None:
     assert loaded is not None
     texts = [repr(credentials), repr(rolecall.RolecallProvider("child")), repr(loaded),
              *(repr(p) for p in loaded.profiles.values()),
-             *(repr(e) for e in cache._entries.values())]
+             *(repr(e) for e in store._entries.values())]
     assert_clean("\n".join(texts), [*canaries(planted), frozen.secret_key, frozen.token],
                  "a repr")
 

@@ -17,6 +17,7 @@ import pytest
 from botocore.exceptions import CredentialRetrievalError
 
 from rolecall import cache
+from rolecall.cache import store
 from rolecall.temporary import TemporaryCredentials
 from tests.conftest import Aws
 
@@ -81,7 +82,7 @@ def test_files_are_private(aws: Aws) -> None:
     folder = aws.root / "cache"
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
     files = list(folder.iterdir())
-    assert {p.suffix for p in files} == {".json", ".lock", ".snapshot"}
+    assert {p.suffix for p in files} == {".json", ".lock", ".snapshot", ".index"}
     for path in files:
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
@@ -106,7 +107,7 @@ def test_loose_cache_folder_is_tightened(aws: Aws, caplog: pytest.LogCaptureFixt
 
 
 def _refetch(aws: Aws) -> None:
-    cache.forget_memory()  # as a new process would start
+    store.forget_memory()  # as a new process would start
     boto3.Session(profile_name="prod").get_credentials().get_frozen_credentials()
 
 
@@ -215,8 +216,8 @@ def test_mfa_refresh_runs_the_command_again(aws: Aws) -> None:
     first = credentials.get_frozen_credentials().access_key
     # Time passes: both the process's and the disk's credentials are now inside the window.
     soon = datetime.now(timezone.utc) + timedelta(seconds=30)
-    for key, entry in list(cache._entries.items()):
-        cache._entries[key] = entry.replace(expiry=soon)
+    for key, entry in list(store._entries.items()):
+        store._entries[key] = entry.replace(expiry=soon)
     for path in entries(aws):
         path.unlink()
     credentials._expiry_time = soon

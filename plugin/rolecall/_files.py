@@ -1,7 +1,13 @@
-"""The user's private files: read only when owned by this user, not group/world accessible and
-not through a symbolic link; written 0600 and atomically (temp file + ``os.replace``).
+"""rolecall's own files: where they live (roles.toml, the cache folder), and how they are read
+without trusting them: only when owned by this user, not group/world accessible, not through a
+symbolic link, a regular file of bounded size, read without ever blocking.
 
-Only ``os`` and ``json``: the credential-process cache-hit path reads through this module.
+``ROLECALL_CONFIG`` / ``ROLECALL_CACHE_DIR`` win; otherwise platformdirs' user folders. On Linux
+and the BSDs those are the XDG folders, computed here directly, because importing platformdirs
+costs more than everything else on the cache-hit paths (a test checks that the two agree).
+
+Only ``os`` and ``json``: every Session's first look at roles.toml and every cache hit read through
+this module. Writing is :mod:`rolecall._private`'s job.
 """
 
 from __future__ import annotations
@@ -10,13 +16,51 @@ import json
 import os
 import sys
 
-__all__ = ["CACHE_FILE_MAX", "JSON_MAX", "Unreadable", "distrust", "private_folder", "read_capped",
-           "read_json", "warn_once", "write_json"]
+__all__ = ["CACHE_FILE_MAX", "JSON_MAX", "NOFOLLOW", "Unreadable", "cache_dir", "config_file",
+           "identity", "read_capped", "read_json", "why_untrusted"]
 
-_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_XDG = sys.platform.startswith(("linux", "freebsd", "openbsd", "netbsd"))
 
 
-def distrust(st: os.stat_result) -> str | None:
+def _xdg(variable: str, fallback: str) -> str:
+    value = os.environ.get(variable, "").strip()
+    return value if value else os.path.expanduser(fallback)
+
+
+def config_file() -> str:
+    """roles.toml: ``ROLECALL_CONFIG``, else ``user_config_dir("rolecall")/roles.toml``."""
+    override = os.environ.get("ROLECALL_CONFIG")
+    if override:
+        return os.path.expanduser(override)
+    if _XDG:
+        folder = os.path.join(_xdg("XDG_CONFIG_HOME", "~/.config"), "rolecall")
+    else:  # pragma: no cover - tests run on Linux
+        import platformdirs
+
+        folder = platformdirs.user_config_dir("rolecall", appauthor=False)
+    return os.path.join(folder, "roles.toml")
+
+
+def cache_dir() -> str:
+    """The cache folder: ``ROLECALL_CACHE_DIR``, else ``user_cache_dir("rolecall")``."""
+    override = os.environ.get("ROLECALL_CACHE_DIR")
+    if override:
+        return os.path.expanduser(override)
+    if _XDG:
+        return os.path.join(_xdg("XDG_CACHE_HOME", "~/.cache"), "rolecall")
+    import platformdirs  # pragma: no cover
+
+    return platformdirs.user_cache_dir("rolecall", appauthor=False)  # pragma: no cover
+
+
+def identity(st: os.stat_result) -> list[int]:
+    """What changes whenever a file's content may have changed (size, mtime, ctime, inode,
+    device): kept beside what was derived from the file, compared before it is reused."""
+    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev]
+
+
+def why_untrusted(st: os.stat_result) -> str | None:
     """Why a file or folder may not be trusted, or None when it is ours and private."""
     if sys.platform == "win32":  # pragma: no cover - no POSIX owners or modes
         return None
@@ -37,7 +81,7 @@ def _open_regular(path: str, nofollow: bool) -> tuple[int, os.stat_result]:
 
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
-        fd = os.open(path, flags | (_NOFOLLOW if nofollow else 0))
+        fd = os.open(path, flags | (NOFOLLOW if nofollow else 0))
     except FileNotFoundError:
         raise
     except OSError as exc:
@@ -84,7 +128,7 @@ def read_json(path: str, limit: int = JSON_MAX) -> tuple[object, str | None]:
         return None, "missing"
     except Unreadable as exc:
         return None, f"unreadable ({exc})"
-    problem = distrust(st)
+    problem = why_untrusted(st)
     if problem is not None:
         os.close(fd)
         return None, f"refused, {problem}"
@@ -98,91 +142,3 @@ def read_json(path: str, limit: int = JSON_MAX) -> tuple[object, str | None]:
         return json.loads(data), None
     except (ValueError, RecursionError):
         return None, "corrupt"
-
-
-_warned: set[str] = set()
-
-
-def warn_once(message: str) -> None:
-    """A warning on the ``rolecall`` logger, once per process (the cache and the snapshot both
-    meet an unusable folder: the user hears of it once)."""
-    if message not in _warned:
-        _warned.add(message)
-        import logging
-
-        logging.getLogger("rolecall").warning("rolecall: %s", message)
-
-
-def private_folder(folder: str, create: bool = True) -> tuple[bool, str | None]:
-    """Whether ``folder`` may hold this user's private files, and a note for the user (why not,
-    or what was fixed). Never changes anyone else's folder: a loose folder of ours is tightened to
-    0700 through its own descriptor; a symbolic link is followed only to a folder that is ours and
-    already private (it is never chmodded); a relative path is refused (it would make one cache
-    per working directory)."""
-    if not os.path.isabs(folder):
-        return False, f"cache folder {folder!r} is a relative path (ROLECALL_CACHE_DIR must be " \
-                      "absolute); not caching on disk"
-    if sys.platform == "win32":  # pragma: no cover - no POSIX owners or modes
-        try:
-            os.makedirs(folder, exist_ok=True)
-        except OSError as exc:
-            return False, f"cache folder {folder} unusable ({exc.strerror}); not caching on disk"
-        return True, None
-    directory = getattr(os, "O_DIRECTORY", 0)
-    try:
-        if create and not os.path.lexists(folder):
-            os.makedirs(folder, mode=0o700, exist_ok=True)
-        try:
-            fd = os.open(folder, os.O_RDONLY | directory | _NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
-        except OSError as exc:
-            if not os.path.islink(folder):
-                raise
-            try:
-                st = os.stat(folder)
-            except OSError:
-                raise exc from None
-            import stat
-
-            problem = distrust(st) or (None if stat.S_ISDIR(st.st_mode) else "not a folder")
-            if problem is not None:
-                return False, f"cache folder {folder} is a symbolic link to a folder " \
-                              f"{problem}; not caching on disk"
-            return True, None
-    except FileNotFoundError:
-        return False, None
-    except OSError as exc:
-        return False, f"cache folder {folder} unusable ({exc.strerror}); not caching on disk"
-    try:
-        st = os.fstat(fd)
-        problem = distrust(st)
-        if problem is None:
-            return True, None
-        if st.st_uid != os.getuid():
-            return False, f"cache folder {folder} is {problem}; not caching on disk"
-        try:
-            os.fchmod(fd, 0o700)
-        except OSError as exc:
-            return False, f"cache folder {folder} is {problem} and cannot be tightened " \
-                          f"({exc.strerror}); not caching on disk"
-        return True, f"cache folder {folder} was {problem}; tightened to 0700"
-    finally:
-        os.close(fd)
-
-
-def write_json(folder: str, name: str, document: object) -> None:
-    """Write ``folder/name`` atomically, mode 0600."""
-    import tempfile  # only when writing: not on the cache-hit path
-
-    fd, temp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".json")  # created 0600
-    try:
-        with os.fdopen(fd, "w") as handle:
-            json.dump(document, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, os.path.join(folder, name))
-    except BaseException:
-        import contextlib
-
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise

@@ -16,23 +16,18 @@ import logging
 import os
 from typing import Any
 
-from rolecall import __version__, _files, locations
+from rolecall import __version__, _files
 
-__all__ = ["identity", "read", "save"]
+__all__ = ["read", "save"]
 
 logger = logging.getLogger("rolecall")
 _FORMAT = 1
 _MAX_CONFIG = 4 << 20  # config.MAX_BYTES (not imported: the Session path builds no record)
 
 
-def identity(st: os.stat_result) -> list[int]:
-    """What changes whenever the file's content may have changed."""
-    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev]
-
-
 def _path(config_path: str) -> str:
     digest = hashlib.sha256(os.path.abspath(config_path).encode()).hexdigest()[:24]
-    return os.path.join(locations.cache_dir(), f"config-{digest}.snapshot")
+    return os.path.join(_files.cache_dir(), f"config-{digest}.snapshot")
 
 
 # The last snapshot read per roles.toml path: the Session layer reads it for the profile names and
@@ -63,14 +58,16 @@ def read(config_path: str, key: list[int]) -> dict[str, Any] | None:
 def save(config_path: str, key: list[int], profiles: dict[str, dict[str, Any]],
          errors: dict[str, list[list[Any]]], problems: list[list[Any]]) -> None:
     """Keep a validated roles.toml for the next process, where the cache folder is ours."""
-    folder = locations.cache_dir()
+    from rolecall import _private  # writing: after a roles.toml edit only
+
+    folder = _files.cache_dir()
     try:
-        usable, note = _files.private_folder(folder)
+        usable, note = _private.private_folder(folder)
         if note is not None:  # the first to use the folder says what was wrong with it
-            _files.warn_once(note)
+            _private.warn_once(note)
         if not usable:
             return
-        _files.write_json(folder, os.path.basename(_path(config_path)), {
+        _private.write_json(folder, os.path.basename(_path(config_path)), {
             "format": _FORMAT, "rolecall": __version__, "path": config_path, "identity": key,
             "profiles": profiles, "errors": errors, "problems": problems})
     except OSError as exc:

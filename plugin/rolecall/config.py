@@ -21,7 +21,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
-from rolecall import locations
+from rolecall import _files
 
 __all__ = ["ENVIRONMENT", "MAX_BYTES", "Config", "ConfigError", "Problem", "Profile", "Source",
            "default_path", "load", "locate", "managing", "parse"]
@@ -128,8 +128,8 @@ class Config(NamedTuple):
 
 def locate() -> Path:
     """The roles.toml in force: ``ROLECALL_CONFIG`` if set, else :func:`default_path` (computed
-    without importing platformdirs on Linux, see :mod:`rolecall.locations`)."""
-    return Path(locations.config_file())
+    without importing platformdirs on Linux, see :mod:`rolecall._files`)."""
+    return Path(_files.config_file())
 
 
 def default_path() -> Path:
@@ -150,7 +150,7 @@ def load(path: "str | os.PathLike[str] | None" = None) -> "Config | None":
     Costs a stat while the file is unchanged. Raises :class:`ConfigError` only when the file
     cannot be read at all; mistakes in it are kept per profile (see :class:`Config`).
     """
-    from rolecall import _snapshot
+    from rolecall import _files
 
     path = str(locate() if path is None else path)
     try:
@@ -159,7 +159,7 @@ def load(path: "str | os.PathLike[str] | None" = None) -> "Config | None":
         return None
     except OSError as exc:
         raise ConfigError([Problem(path, None, None, f"cannot read: {exc.strerror}")]) from None
-    key = _snapshot.identity(st)
+    key = _files.identity(st)
     cached = _loaded.get(path)
     if cached is not None and cached[0] == key:
         result = cached[1]

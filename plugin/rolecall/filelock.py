@@ -13,9 +13,8 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
-__all__ = ["LockTimeout", "hold", "remove"]
+__all__ = ["LockTimeout", "acquire", "hold", "release", "remove"]
 
 _POLL = 0.02
 
@@ -55,7 +54,7 @@ def _unlock(fd: int) -> None:
         fcntl.flock(fd, fcntl.LOCK_UN)
 
 
-def _open(path: Path) -> int:
+def _open(path: str | os.PathLike[str]) -> int:
     """The lock file, created 0600. Raises OSError for what no one should lock: a symbolic link,
     a folder, a FIFO, or a file of another user's (who could hold it forever)."""
     flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
@@ -75,14 +74,14 @@ def _open(path: Path) -> int:
     return fd
 
 
-def _same_file(fd: int, path: Path) -> bool:
+def _same_file(fd: int, path: str | os.PathLike[str]) -> bool:
     try:
         return os.path.samestat(os.fstat(fd), os.stat(path, follow_symlinks=False))
     except OSError:
         return False
 
 
-def acquire(path: Path, timeout: float | None = None) -> int | None:
+def acquire(path: str | os.PathLike[str], timeout: float | None = None) -> int | None:
     """Take the lock at ``path``; returns its descriptor, or None when ``timeout`` is 0 and it is
     taken. Raises :class:`LockTimeout` after ``timeout`` seconds (None: wait as long as needed)."""
     deadline = None if timeout is None else time.monotonic() + timeout
@@ -112,7 +111,7 @@ def release(fd: int) -> None:
 
 
 @contextmanager
-def hold(path: Path, timeout: float | None = None) -> Iterator[None]:
+def hold(path: str | os.PathLike[str], timeout: float | None = None) -> Iterator[None]:
     """``with hold(path):`` the lock is ours for the block."""
     fd = acquire(path, timeout)
     if fd is None:
@@ -123,13 +122,13 @@ def hold(path: Path, timeout: float | None = None) -> Iterator[None]:
         release(fd)
 
 
-def remove(path: Path) -> bool:
+def remove(path: str | os.PathLike[str]) -> bool:
     """Delete the lock file at ``path`` if nobody holds it; True if it was removed."""
     fd = acquire(path, timeout=0)
     if fd is None:
         return False
     try:
-        path.unlink()
+        os.unlink(path)
     except OSError:
         return False
     finally:

@@ -23,7 +23,7 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from rolecall import _snapshot, locations
+from rolecall import _files, _snapshot
 
 if TYPE_CHECKING:
     from rolecall.config import Problem
@@ -84,9 +84,9 @@ _NONE: dict[str, str | None] = {}  # no roles.toml: rolecall has nothing to do
 def _catalog() -> dict[str, str | None] | None:
     """The profiles roles.toml declares, with their regions; :data:`_NONE` without a roles.toml;
     None when it cannot be read. From memory or the snapshot: no record is built here."""
-    path = locations.config_file()
+    path = _files.config_file()
     try:
-        key = _snapshot.identity(os.stat(path))
+        key = _files.identity(os.stat(path))
     except FileNotFoundError:
         return _NONE
     except OSError:

@@ -22,7 +22,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from rolecall import cache
+from rolecall.cache import store
 from rolecall.config import Profile
 from rolecall.temporary import TemporaryCredentials
 
@@ -44,7 +44,7 @@ def obtain(key: str, profile: Profile, code: Callable[[], str],
            client: Callable[[], Any]) -> TemporaryCredentials:
     """The MFA session under ``key``: from the cache, else one code (``code()``) and one
     GetSessionToken call signed by the source's long-term keys (``client()``)."""
-    return cache.get(key, lambda: _start(profile, code, client), label=label(profile),
+    return store.get(key, lambda: _start(profile, code, client), label=label(profile),
                      persist=profile.cache)
 
 

@@ -4,6 +4,11 @@ It reads like any botocore provider: a ``METHOD`` and a stateless ``load()`` tha
 any number of times. ``load()`` returns None for profiles rolecall does not manage, so botocore
 carries on exactly as without rolecall; for managed ones it returns refreshable credentials that
 fetch nothing until first used.
+
+A new process's first ``load()`` usually finds its credentials through the cache's index
+(:func:`rolecall.cache.cache.recall`), which holds only while roles.toml and everything the cache
+key depends on are unchanged: then no record of roles.toml is built and nothing but the index and
+the entry is read. Anything else takes the full path.
 """
 
 from __future__ import annotations
@@ -11,11 +16,15 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.credentials import CredentialProvider, DeferredRefreshableCredentials
 
-from rolecall import config
+from rolecall import _files, cache
+
+if TYPE_CHECKING:
+    from rolecall.config import Config
+    from rolecall.temporary import TemporaryCredentials
 
 __all__ = ["RoleCredentials", "RolecallProvider"]
 
@@ -26,20 +35,42 @@ class RoleCredentials(DeferredRefreshableCredentials):
     """Refreshable credentials for one rolecall profile.
 
     Unlike botocore's fixed 15/10-minute windows, the refresh windows follow the lifetime of the
-    credentials, so a 900-second role is not refreshed on every request.
+    credentials, so a 900-second role is not refreshed on every request. ``config`` is the
+    roles.toml (or the in-code record) the profile comes from; without it, roles.toml at
+    ``config_path`` is read when the credentials are first refreshed. ``warm``: credentials
+    already found (the index hit), handed out at first use without another lookup.
     """
 
-    def __init__(self, profile: str, config_: config.Config) -> None:
+    def __init__(self, profile: str, config: Config | None = None, *,
+                 config_path: Path | None = None, warm: TemporaryCredentials | None = None) -> None:
         super().__init__(refresh_using=self._metadata, method=RolecallProvider.METHOD)
         self._profile = profile
-        self._config = config_
+        self._config = config
+        self._config_path = config_path
+        self._warm = warm
 
     def _metadata(self) -> dict[str, Any]:
-        from rolecall import resolve  # the cache and STS machinery: for managed profiles only
-
-        entry = resolve.credentials(self._config, self._profile)
+        entry, self._warm = self._warm, None
+        if entry is None or not entry.fresh():
+            entry = self._resolve()
         self._advisory_refresh_timeout, self._mandatory_refresh_timeout = entry.windows()
         return entry.metadata()
+
+    def _resolve(self) -> TemporaryCredentials:
+        # The cache and STS machinery: for managed profiles only, and past the index hit.
+        from rolecall import config, resolve
+
+        if self._config is None:
+            loaded = config.managing(self._profile, self._config_path)
+            if loaded is None:
+                from botocore.exceptions import CredentialRetrievalError
+
+                raise CredentialRetrievalError(
+                    provider=RolecallProvider.METHOD,
+                    error_msg=f"profile {self._profile!r} is no longer declared in "
+                              f"{self._config_path or config.locate()}")
+            self._config = loaded
+        return resolve.credentials(self._config, self._profile)
 
     def __repr__(self) -> str:
         expiry_time = getattr(self, "_expiry_time", None)
@@ -71,6 +102,15 @@ class RolecallProvider(CredentialProvider):
         return self._profile_name
 
     def load(self) -> RoleCredentials | None:
+        path = _files.config_file() if self._config_path is None else str(self._config_path)
+        warm = cache.recall(self._profile_name, path)
+        if warm is not None:
+            logger.debug("rolecall: %s: disk cache hit through the index (roles.toml %s "
+                         "unchanged), expires %s", self._profile_name, path,
+                         warm.expiry.isoformat())
+            return RoleCredentials(self._profile_name, config_path=self._config_path, warm=warm)
+        from rolecall import config
+
         loaded = config.managing(self._profile_name, self._config_path)
         if loaded is None:
             return None

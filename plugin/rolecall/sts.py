@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
-import os
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any, NamedTuple
 
@@ -22,14 +19,14 @@ import botocore.session
 from botocore.config import Config as ClientConfig
 from botocore.exceptions import BotoCoreError, ClientError, CredentialRetrievalError
 
-from rolecall import __version__, cache, mfasession, sessions
+from rolecall import __version__, loops, mfasession, sessions
 from rolecall import request as _request
+from rolecall.cache import store
 from rolecall.config import Config, Profile
-from rolecall.request import build_request, cache_key, sts_endpoint
+from rolecall.request import build_request, sts_endpoint
 from rolecall.temporary import TemporaryCredentials
 
-__all__ = ["CHAIN_VARIABLE", "AssumeRoleError", "MfaSessionState", "mfa_session", "obtain",
-           "sts_region"]
+__all__ = ["AssumeRoleError", "MfaSessionState", "assume", "mfa_session", "sts_region"]
 
 logger = logging.getLogger("rolecall")
 
@@ -88,31 +85,15 @@ class _Source(NamedTuple):
         return f"_Source({self.description})"
 
 
-def obtain(config: Config, name: str, need: float = 0) -> TemporaryCredentials:
-    """Fresh credentials for rolecall profile ``name``: from the cache, else one AssumeRole.
-    ``need``: seconds they must have left where the role's lifetime allows (credential_process)."""
-    profile = config.profile(name)
-    looping = _in_chain(name)
-    if looping and not profile.cache:
-        raise _loop_error(profile)  # nothing to wait for: each process would start another
-    try:
-        # An ancestor fetching this profile holds its lock: the wait is bounded, and a lock
-        # still held after it means the ancestor is waiting for us. A stale entry (a process
-        # started while its parent was fetching) finds the lock free and goes on.
-        return cache.get(cache_key(config, name), lambda: _assume(config, profile), label=name,
-                         persist=profile.cache, need=need,
-                         lock_timeout=LOOP_WAIT if looping else None)
-    except cache.LockTimeout:
-        raise _loop_error(profile) from None
-    except cache.SharedFailure as exc:
-        raise AssumeRoleError(profile.name, profile.role_arn, str(exc)) from None
+# Fresh credentials for another rolecall profile (:func:`rolecall.resolve.credentials`, passed in).
+Parent = Callable[[Config, str], TemporaryCredentials]
 
 
-def _source(config: Config, profile: Profile) -> _Source:
+def _source(config: Config, profile: Profile, parent: Parent) -> _Source:
     """The credentials that sign the AssumeRole call."""
     if profile.parent is not None:
         try:
-            entry = obtain(config, profile.parent)
+            entry = parent(config, profile.parent)
         except AssumeRoleError as exc:
             # Name the profile the user asked for, and the path to the link that failed.
             raise AssumeRoleError(profile.name, exc.role_arn, exc.error_msg,
@@ -147,64 +128,6 @@ def _source(config: Config, profile: Profile) -> _Source:
     return _Source(str(frozen.access_key), str(frozen.secret_key), frozen.token, description)
 
 
-# Between processes: the profiles whose credentials a process is fetching right now, so that a
-# credential_process it runs (`rolecall credential-process`, directly or through other profiles)
-# does not wait forever for the lock that this process holds. Entries are "pid:profile"; entries
-# of this very process are other threads' fetches, never a loop.
-CHAIN_VARIABLE = "ROLECALL_PROCESS_CHAIN"
-LOOP_WAIT = 3.0  # seconds a profile that an ancestor is fetching may wait for its lock
-_fetching: dict[str, int] = {}
-_fetching_lock = threading.Lock()
-_stack: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar("rolecall_fetching",
-                                                                         default=())
-
-
-def _foreign() -> list[str]:
-    """The chain's entries that ancestor processes made, outermost first."""
-    own = str(os.getpid())
-    return [item for item in os.environ.get(CHAIN_VARIABLE, "").split(",")
-            if item and item.rpartition(":")[0] != own]
-
-
-def _in_chain(name: str) -> bool:
-    return name in (item.rpartition(":")[2] for item in _foreign())
-
-
-def _loop_error(profile: Profile) -> AssumeRoleError:
-    names = [item.rpartition(":")[2] for item in _foreign()] + list(_stack.get())
-    return AssumeRoleError(profile.name, profile.role_arn, (
-        f"credential_process loop: {' -> '.join([*names, profile.name])} (a source of profile "
-        f"{names[-1]!r} runs `rolecall credential-process` for profile {profile.name!r} while it "
-        "is being fetched; give it another source)"))
-
-
-@contextmanager
-def _announced(name: str) -> Iterator[None]:
-    """While ``name`` is fetched, child processes see it in ``ROLECALL_PROCESS_CHAIN``."""
-    with _fetching_lock:
-        _fetching[name] = _fetching.get(name, 0) + 1
-        _publish()
-    token = _stack.set((*_stack.get(), name))
-    try:
-        yield
-    finally:
-        _stack.reset(token)
-        with _fetching_lock:
-            _fetching[name] -= 1
-            if not _fetching[name]:
-                del _fetching[name]
-            _publish()
-
-
-def _publish() -> None:
-    own = [f"{os.getpid()}:{name}" for name in _fetching]
-    value = ",".join([*_foreign(), *own])
-    if value:
-        os.environ[CHAIN_VARIABLE] = value
-    else:
-        os.environ.pop(CHAIN_VARIABLE, None)
-
-
 def _client_config(session: botocore.session.Session) -> ClientConfig:
     settings: dict[str, Any] = {"connect_timeout": CONNECT_TIMEOUT, "read_timeout": READ_TIMEOUT,
                                 "user_agent_extra": f"rolecall/{__version__}"}
@@ -217,11 +140,13 @@ def _client_config(session: botocore.session.Session) -> ClientConfig:
     return ClientConfig(**settings)
 
 
-def _assume(config: Config, profile: Profile) -> TemporaryCredentials:
+def assume(config: Config, profile: Profile, parent: Parent) -> TemporaryCredentials:
+    """One AssumeRole for ``profile`` (no cache: see :func:`rolecall.resolve.credentials`, which
+    calls this on a miss and is passed back as ``parent`` for a chained profile's source)."""
     token = _quiet.set(True)
     try:
-        with _announced(profile.name):
-            return _call_sts(config, profile)
+        with loops.announced(profile.name):
+            return _call_sts(config, profile, parent)
     finally:
         _quiet.reset(token)
 
@@ -256,14 +181,14 @@ def _install_redaction() -> None:
 _install_redaction()
 
 
-def _call_sts(config: Config, profile: Profile) -> TemporaryCredentials:
+def _call_sts(config: Config, profile: Profile, parent: Parent) -> TemporaryCredentials:
     # The STS client follows the profile's own settings (retries, region, endpoints), as
     # botocore's assume-role provider follows the user's session; only its keys come from the
     # source (or from the MFA session the source's keys started).
     session = sessions.internal(config, profile.name)
     region = sts_region(profile, session)
     endpoint = sts_endpoint(profile)
-    signer, by_session = _signer(config, profile, session)
+    signer, by_session = _signer(config, profile, session, parent)
     # Signed by an MFA session, the request carries no MFA fields (the session holds the MFA
     # context) and is capped at one hour: AWS treats it like role chaining.
     request = build_request(profile, source_is_temporary=signer.token is not None)
@@ -284,7 +209,7 @@ def _call_sts(config: Config, profile: Profile) -> TemporaryCredentials:
         message = f"AssumeRole failed: {error.get('Code', 'Error')}: {error.get('Message', '')}"
         key = _request.mfa_session_key(config, profile.name)
         if by_session and key is not None and error.get("Code") in _SESSION_REJECTED:
-            cache.clear([key])  # revoked or from rotated keys: the next attempt starts anew
+            store.clear([key])  # revoked or from rotated keys: the next attempt starts anew
             message += f" (the {signer.description} was rejected and forgotten; the next " \
                        "attempt asks for a new MFA code)"
         raise AssumeRoleError(profile.name, profile.role_arn, message) from exc
@@ -325,8 +250,8 @@ def _temporary(source: _Source) -> str:
             "user's long-term keys")
 
 
-def _signer(config: Config, profile: Profile,
-            session: botocore.session.Session) -> tuple[_Source, bool]:
+def _signer(config: Config, profile: Profile, session: botocore.session.Session,
+            parent: Parent) -> tuple[_Source, bool]:
     """The credentials that sign the AssumeRole call, and whether they are an MFA session: the
     profile's MFA session when it can have one (started with the source's long-term keys and one
     code), else the source's own credentials (and a code per role, as without a session)."""
@@ -335,12 +260,12 @@ def _signer(config: Config, profile: Profile,
         if profile.mfa_session_duration is not None and profile.mfa_serial is not None:
             logger.debug("rolecall: profile %s: no MFA session (%s); a code per role instead",
                          profile.name, _request.mfa_session_unavailable(config, profile.name))
-        return _source(config, profile), False
+        return _source(config, profile, parent), False
     name = mfasession.label(profile)
     # A live session needs no source credentials at all (cache = false: memory only, below).
-    entry = cache.lookup(key, label=name) if profile.cache else None
+    entry = store.lookup(key, label=name) if profile.cache else None
     if entry is None:
-        source = _source(config, profile)
+        source = _source(config, profile, parent)
         if source.token is not None:
             logger.debug("rolecall: profile %s: no MFA session (%s); a code per role instead",
                          profile.name, _temporary(source))
@@ -348,7 +273,7 @@ def _signer(config: Config, profile: Profile,
         try:
             entry = mfasession.obtain(key, profile, lambda: _code(profile),
                                       lambda: _client(session, profile, source))
-        except (mfasession.SessionError, cache.SharedFailure) as exc:
+        except (mfasession.SessionError, store.SharedFailure) as exc:
             raise AssumeRoleError(profile.name, profile.role_arn, str(exc)) from None
     return _Source(entry.access_key, entry.secret_key, entry.token,
                    f"{name} (expires {entry.expiry.isoformat()})"), True
@@ -371,20 +296,25 @@ def mfa_session(config: Config, name: str, renew: bool = False) -> MfaSessionSta
     if key is None:
         return MfaSessionState(None, _request.mfa_session_unavailable(config, name), False)
     if renew:
-        cache.clear([key])
-    found = cache.lookup(key, label=mfasession.label(profile)) if profile.cache else None
+        store.clear([key])
+    found = store.lookup(key, label=mfasession.label(profile)) if profile.cache else None
     if found is not None:
         return MfaSessionState(found, None, False)
     session = sessions.internal(config, name)
     token = _quiet.set(True)
     try:
-        source = _source(config, profile)
+        source = _source(config, profile, _no_parent)
         if source.token is not None:
             return MfaSessionState(None, _temporary(source), False)
         entry = mfasession.obtain(key, profile, lambda: _code(profile),
                                   lambda: _client(session, profile, source))
-    except (mfasession.SessionError, cache.SharedFailure) as exc:
+    except (mfasession.SessionError, store.SharedFailure) as exc:
         raise AssumeRoleError(profile.name, profile.role_arn, str(exc)) from None
     finally:
         _quiet.reset(token)
     return MfaSessionState(entry, None, True)
+
+
+def _no_parent(config: Config, name: str) -> TemporaryCredentials:
+    """A profile with an MFA session never chains (see request.mfa_session_unavailable)."""
+    raise AssertionError(f"an MFA session's profile has no rolecall parent ({name!r})")

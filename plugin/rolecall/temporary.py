@@ -1,9 +1,13 @@
 """The credential record the whole stack passes around: one set of temporary credentials, as STS
-issued them, and the one text form of their expiry.
+issued them, how long they are good for, and the one text form of their expiry.
 
 Built from an STS response (AssumeRole, GetSessionToken), kept by the cache, handed to botocore's
 refreshable credentials, printed by the command line. Stdlib only, and no NamedTuple factory (its
 class creation costs a fraction of a millisecond in every process that imports it).
+
+botocore refreshes 15 (advisory) and 10 (mandatory) minutes before expiry whatever the lifetime,
+so a 900-second role would be refreshed on every request. Here the windows shrink with short
+lifetimes (:func:`windows`, :func:`fresh`).
 """
 
 from __future__ import annotations
@@ -12,9 +16,25 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
 
-from rolecall import lifetime
+__all__ = ["ADVISORY_MAX", "MANDATORY_MAX", "TemporaryCredentials", "fresh", "utc_text", "windows"]
 
-__all__ = ["TemporaryCredentials", "utc_text"]
+ADVISORY_MAX = 15 * 60  # botocore's advisory window, for credentials that live an hour or more
+MANDATORY_MAX = 10 * 60  # botocore's mandatory window
+
+
+def windows(lifetime: float) -> tuple[float, float]:
+    """Advisory and mandatory refresh windows (seconds before expiry) for a given lifetime."""
+    return min(ADVISORY_MAX, lifetime / 4), min(MANDATORY_MAX, lifetime / 6)
+
+
+def fresh(remaining: float, lifetime: float, need: float = 0) -> bool:
+    """Good to hand out: more time left than the advisory window, and than ``need`` seconds where
+    the lifetime allows it (a 900-second role can never have 15 minutes left after its first
+    second, so there ``need`` gives way to the role's own window)."""
+    wanted = windows(lifetime)[0]
+    if need < lifetime - 60:
+        wanted = max(wanted, need)
+    return remaining > wanted
 
 _FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
@@ -81,12 +101,12 @@ class TemporaryCredentials:
         return (self.expiry - now).total_seconds()
 
     def windows(self) -> tuple[float, float]:
-        """The advisory and mandatory refresh windows (see :func:`rolecall.lifetime.windows`)."""
-        return lifetime.windows(self.lifetime)
+        """The advisory and mandatory refresh windows (see :func:`windows`)."""
+        return windows(self.lifetime)
 
     def fresh(self, now: datetime | None = None, need: float = 0) -> bool:
-        """Good to hand out (see :func:`rolecall.lifetime.fresh`)."""
-        return lifetime.fresh(self.remaining(now), self.lifetime, need)
+        """Good to hand out (see :func:`fresh`)."""
+        return fresh(self.remaining(now), self.lifetime, need)
 
     def metadata(self) -> dict[str, object]:
         """What botocore's refreshable credentials (and aiobotocore's) take from a refresh."""

@@ -4,6 +4,7 @@ MFA sessions alike: both are cache entries)."""
 from __future__ import annotations
 
 from rolecall import cache, config, request
+from rolecall.cache import store
 from rolecall.cli._output import fail, say
 
 __all__ = ["STARTER", "clear_cache", "init"]
@@ -43,7 +44,7 @@ def clear_cache(profile: str | None, how: str = "") -> int:
     the profile came from (``--profile``, ``AWS_PROFILE``...), said when it was not explicit."""
     shared = ""
     if profile is None:
-        removed = cache.clear()
+        removed = store.clear()
     else:
         loaded = config.load()
         if loaded is None or not loaded.declares(profile):
@@ -62,9 +63,9 @@ def clear_cache(profile: str | None, how: str = "") -> int:
             shared = "; with its MFA session" + (
                 f" (shared with {', '.join(others)}: they too ask for a new code)"
                 if others else "")
-        removed = cache.clear(keys)
+        removed = store.clear(keys)
     where = f" (profile {profile!r} from {how}; --all for every profile)" \
         if profile is not None and how.startswith("AWS_") else ""
-    say(f"removed {removed} cache entr{'y' if removed == 1 else 'ies'} from {cache.directory()}"
+    say(f"removed {removed} cache entr{'y' if removed == 1 else 'ies'} from {cache.folder()}"
         f"{where}{shared}")
     return 0

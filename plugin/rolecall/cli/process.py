@@ -6,13 +6,12 @@ AWS config file; ``setup-process`` writes those stanzas, ``credential-process`` 
 
 from __future__ import annotations
 
-import json
 import os
 import shlex
 import sys
 from pathlib import Path
 
-from rolecall import cache, config, request, resolve
+from rolecall import config, resolve
 from rolecall.cli import fastpath
 from rolecall.cli._output import CliError, fail
 
@@ -32,9 +31,7 @@ def credential_process(profile: str, how: str | None = None,
         return fail(str(exc))
     except Exception as exc:  # noqa: BLE001 - any failure is one line for the calling SDK
         return fail(str(exc))
-    sys.stdout.write(json.dumps(fastpath.document(cache.encode(entry))) + "\n")
-    if loaded.profiles[profile].cache and role is None:
-        fastpath.remember(profile, request.cache_key(loaded, profile), request.KEY_ENVIRONMENT)
+    sys.stdout.write(fastpath.document(entry) + "\n")
     return 0
 
 

@@ -10,7 +10,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from rolecall import _bootstrap, cache, config, request
+from rolecall import _bootstrap, config, request
+from rolecall.cache import store
 from rolecall.cli._output import emit, fail, reported, say
 from rolecall.temporary import utc_text
 
@@ -239,7 +240,7 @@ def _mfa_sessions(loaded: config.Config) -> dict[str, dict[str, Any]]:
 
 
 def _entry_state(key: str) -> dict[str, str | None]:
-    entry = cache.peek(key)
+    entry = store.peek(key)
     if entry is None:
         return {"state": "empty", "expiration": None}
     valid = entry.expiry > datetime.now(timezone.utc)

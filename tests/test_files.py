@@ -9,7 +9,7 @@ from pathlib import Path
 import platformdirs
 import pytest
 
-from rolecall import config, locations
+from rolecall import _files, config
 
 
 @pytest.mark.parametrize("xdg", ["set", "unset", "blank"])
@@ -22,9 +22,9 @@ def test_folders_match_platformdirs(xdg: str, isolated: Path,
             monkeypatch.delenv(variable)
         elif xdg == "blank":
             monkeypatch.setenv(variable, "  ")
-    assert locations.config_file() == os.path.join(
+    assert _files.config_file() == os.path.join(
         platformdirs.user_config_dir("rolecall", appauthor=False), "roles.toml")
-    assert locations.cache_dir() == platformdirs.user_cache_dir("rolecall", appauthor=False)
+    assert _files.cache_dir() == platformdirs.user_cache_dir("rolecall", appauthor=False)
     assert config.locate() == config.default_path()
 
 
@@ -32,5 +32,5 @@ def test_overrides_win(isolated: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ROLECALL_CONFIG", "~/elsewhere/roles.toml")
     monkeypatch.setenv("ROLECALL_CACHE_DIR", "~/cache-here")
     home = os.environ["HOME"]
-    assert locations.config_file() == f"{home}/elsewhere/roles.toml"
-    assert locations.cache_dir() == f"{home}/cache-here"
+    assert _files.config_file() == f"{home}/elsewhere/roles.toml"
+    assert _files.cache_dir() == f"{home}/cache-here"
