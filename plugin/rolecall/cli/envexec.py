@@ -10,7 +10,7 @@ import subprocess
 import sys
 
 from rolecall import config, resolve
-from rolecall.cli._output import fail, flush_warnings
+from rolecall.cli._output import CliError, flush_warnings
 from rolecall.cli.fastpath import NEED_SECONDS
 from rolecall.cli.process import config_with, role_config
 from rolecall.temporary import TemporaryCredentials, utc_text
@@ -78,10 +78,10 @@ def exec_command(name: str, command: list[str], force: bool, region: str | None 
                  how: str | None = None, role: tuple[str, str | None] | None = None) -> int:
     """Run ``command`` with the role's credentials; its exit status is ours."""
     if not command:
-        return fail("nothing to run: rolecall exec --profile P -- COMMAND [ARGS...]")
+        raise CliError("nothing to run: rolecall exec --profile P -- COMMAND [ARGS...]")
     outer = os.environ.get(EXEC_VARIABLE)
     if outer and not force:
-        return fail(f"already inside `rolecall exec` for profile {outer!r}; nesting would hide "
+        raise CliError(f"already inside `rolecall exec` for profile {outer!r}; nesting would hide "
                     "that role (use --force to nest anyway)")
     entry, profile = _credentials(name, how, role)
     env = {k: v for k, v in os.environ.items() if k not in REMOVED}
@@ -97,8 +97,6 @@ def exec_command(name: str, command: list[str], force: bool, region: str | None 
             os.execvpe(command[0], command, env)  # noqa: S606 - the user's own command
         return subprocess.run(command, env=env, check=False).returncode
     except FileNotFoundError:
-        fail(f"command not found: {command[0]}")
-        return 127
+        raise CliError(f"command not found: {command[0]}", status=127) from None
     except PermissionError:
-        fail(f"command not executable: {command[0]}")
-        return 126
+        raise CliError(f"command not executable: {command[0]}", status=126) from None

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from rolecall import cache, config, request, resolve
 from rolecall.cli import fastpath
-from rolecall.cli._output import CliError, fail
+from rolecall.cli._output import CliError
 
 __all__ = ["config_with", "credential_process", "role_config", "setup_process"]
 
@@ -28,10 +28,8 @@ def credential_process(profile: str, how: str | None = None,
     try:
         loaded, profile = role_config(*role) if role else (config_with(profile, how), profile)
         entry = resolve.credentials(loaded, profile, fastpath.NEED_SECONDS)
-    except CliError as exc:
-        return fail(str(exc))
     except Exception as exc:  # noqa: BLE001 - any failure is one line for the calling SDK
-        return fail(str(exc))
+        raise CliError(str(exc)) from None
     sys.stdout.write(json.dumps(fastpath.document(cache.encode(entry))) + "\n")
     if loaded.profiles[profile].cache and role is None:
         fastpath.remember(profile, request.cache_key(loaded, profile), request.KEY_ENVIRONMENT)
@@ -101,10 +99,10 @@ def setup_process(names: list[str], write: bool, force: bool) -> int:
     path = config.locate()
     loaded = config.load(path)
     if loaded is None:
-        return fail(f"no roles.toml at {path}")
+        raise CliError(f"no roles.toml at {path}")
     unknown = [name for name in names if not loaded.declares(name)]
     if unknown:
-        return fail(f"not declared in {path}: {', '.join(unknown)}")
+        raise CliError(f"not declared in {path}: {', '.join(unknown)}")
     profiles = [loaded.profile(name) for name in (names or sorted(loaded.profiles))]
     if not write:
         print("\n".join(stanza(p) for p in profiles), end="")
@@ -115,7 +113,7 @@ def setup_process(names: list[str], write: bool, force: bool) -> int:
     try:
         result = awsconfig.add_sections(target, {_section(p): stanza(p) for p in profiles}, force)
     except OSError as exc:  # a read-only ~/.aws, a lock file that is not ours: one clear line
-        return fail(f"cannot write {target}: {exc.strerror or exc}")
+        raise CliError(f"cannot write {target}: {exc.strerror or exc}") from None
     for section in result.added:
         print(f"added {section} to {target}")
     for section in result.replaced:
