@@ -1,5 +1,6 @@
-"""``--output json`` for whoami, list and explain: the shapes README documents, key for key, parsed
-from real runs of the console script."""
+"""How the commands talk (:mod:`rolecall.cli._output`): errors as one line on stderr with exit 1
+(usage errors: 2), and ``--output json`` for whoami, list and explain, in the shapes README
+documents, key for key."""
 
 from __future__ import annotations
 
@@ -9,17 +10,19 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT, STATIC_KEY_ID, Aws
-from tests.test_cli import (
+from tests.cli_helpers import (
     ACCOUNT,
     ASSUMED,
     CANARY,
     CHAINED,
     DEPLOY,
     PROD,
+    STAGING,
     credential_process,
+    one_error_line,
     rolecall,
 )
+from tests.conftest import ROOT, STATIC_KEY_ID, Aws
 
 MFA = ('mfa_serial = "arn:aws:iam::111122223333:mfa/alice"\n'
        'mfa_token_command = ["ykman", "oath", "accounts", "code"]\n')
@@ -154,3 +157,81 @@ def test_text_stays_the_default(chained: Aws) -> None:
         done = rolecall(chained.env, *argv)
         assert done.returncode == 0, done.stderr
         assert not done.stdout.startswith("{")
+
+
+@pytest.fixture
+def prod(aws: Aws) -> Aws:
+    aws.roles(PROD)
+    return aws
+
+
+# --- errors: one line on stderr, exit 1 ------------------------------------------------------
+
+
+@pytest.mark.parametrize("argv", [
+    ["credential-process", "--profile", "nope"],
+    ["credential-process", "--profile=nope"],
+    ["env", "--profile", "nope"],
+    ["exec", "--profile", "nope", "--", "true"],
+    ["cache", "clear", "--profile", "nope"],
+])
+def test_unknown_profile(prod: Aws, argv: list[str]) -> None:
+    line = one_error_line(rolecall(prod.env, *argv))
+    assert "'nope'" in line
+    assert str(prod.root / "roles.toml") in line
+    if argv[0] != "cache":
+        assert "declared: prod" in line
+
+
+def test_unknown_profile_lists_every_declared_profile(aws: Aws) -> None:
+    aws.roles(PROD + STAGING)
+    line = one_error_line(rolecall(aws.env, "credential-process", "--profile", "nope"))
+    assert "declared: prod, staging" in line
+
+
+def test_setup_process_unknown_profile(prod: Aws) -> None:
+    line = one_error_line(rolecall(prod.env, "setup-process", "nope"))
+    assert "nope" in line and str(prod.root / "roles.toml") in line
+
+
+@pytest.mark.parametrize("argv", [
+    ["credential-process", "--profile", "prod"],
+    ["env", "--profile", "prod"],
+    ["exec", "--profile", "prod", "--", "true"],
+    ["setup-process"],
+    ["list"],
+])
+def test_no_roles_toml(aws: Aws, argv: list[str]) -> None:
+    line = one_error_line(rolecall(aws.env, *argv))
+    assert "no roles.toml" in line and str(aws.root / "roles.toml") in line
+
+
+@pytest.mark.parametrize("argv", [
+    ["credential-process", "--profile", "prod"],
+    ["env", "--profile", "prod"],
+    ["exec", "--profile", "prod", "--", "true"],
+    ["list"],
+])
+def test_invalid_roles_toml(aws: Aws, argv: list[str]) -> None:
+    # Two problems (a misspelt key and a bad ARN) still make one line.
+    aws.roles('[profiles.prod]\nrole_arn = "nope"\nsource_profile = "default"\n'
+              "duraton_seconds = 1\n")
+    line = one_error_line(rolecall(aws.env, *argv))
+    assert str(aws.root / "roles.toml") in line
+    assert "role_arn" in line and "duraton_seconds" in line
+    assert aws.assume_role_calls() == 0
+
+
+def test_invalid_toml_syntax(aws: Aws) -> None:
+    aws.roles("[profiles.prod\nrole_arn = \n")
+    line = one_error_line(rolecall(aws.env, "credential-process", "--profile", "prod"))
+    assert "invalid TOML" in line and str(aws.root / "roles.toml") in line
+
+
+def test_usage_errors_exit_2(prod: Aws) -> None:
+    for argv in (["cache"], ["nonsense"], ["env", "--profile", "prod", "--format", "csh"], [],
+                 ["--output", "yaml", "list"], ["--region", "eu-west-1", "check"],
+                 ["completion"], ["completion", "tcsh"]):
+        done = rolecall(prod.env, *argv)
+        assert done.returncode == 2, argv
+        assert "usage: rolecall" in done.stderr and done.stdout == ""

@@ -40,7 +40,8 @@ def test_an_aws_config_line_with_a_role_arn_works_for_any_sdk(aws: Aws) -> None:
     session = boto3.Session(profile_name="ci")
     arn = session.client("sts").get_caller_identity()["Arn"]
     assert arn.startswith("arn:aws:sts::111122223333:assumed-role/Deploy/")
-    assert session.get_credentials().method == "custom-process"
+    credentials = session.get_credentials()
+    assert credentials is not None and credentials.method == "custom-process"
 
 
 def test_env_exec_and_whoami_with_a_role_arn(aws: Aws) -> None:

@@ -19,8 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import STATIC_KEY_ID, STATIC_SECRET, Aws
-from tests.test_cli import (
+from tests.cli_helpers import (
     ASSUMED,
     CHAINED,
     COMMANDS,
@@ -33,6 +32,7 @@ from tests.test_cli import (
     probe,
     rolecall,
 )
+from tests.conftest import STATIC_KEY_ID, STATIC_SECRET, Aws
 
 STAGING_ROLE = "Staging"
 
@@ -232,7 +232,7 @@ def _identity(env: dict[str, str], argv: list[str]) -> str:
     if argv[0] == "exec":
         return done.stdout.strip()
     if argv[0] == "explain":
-        return re.findall(r"assumes (\S+)", done.stdout)[0].rpartition("/")[2]
+        return str(re.findall(r"assumes (\S+)", done.stdout)[0]).rpartition("/")[2]
     values = json.loads(done.stdout)
     if argv[0] == "whoami":
         return str(values["arn"]).split("/")[1]
