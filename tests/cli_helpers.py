@@ -15,11 +15,14 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from unittest import mock
 
 from tests.conftest import Aws
+
+Runner = Callable[..., "subprocess.CompletedProcess[str]"]  # rolecall() or run()
 
 ROLECALL = Path(sys.executable).parent / "rolecall"
 ACCOUNT = "111122223333"
@@ -92,8 +95,11 @@ def one_error_line(done: subprocess.CompletedProcess[str]) -> str:
     return lines[0]
 
 
-def credential_process(env: dict[str, str], profile: str = "prod") -> dict[str, Any]:
-    done = rolecall(env, "credential-process", "--profile", profile)
+def credential_process(env: dict[str, str], profile: str = "prod", *,
+                       runner: Runner | None = None) -> dict[str, Any]:
+    """``credential-process --profile PROFILE``'s document, by the console script (or ``runner``:
+    :func:`run` where the test is not about processes or the disk cache)."""
+    done = (runner or rolecall)(env, "credential-process", "--profile", profile)
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
     doc: dict[str, Any] = json.loads(done.stdout)
@@ -133,10 +139,11 @@ def backups(path: Path) -> list[Path]:
 def run(env: dict[str, str], *args: str | Path) -> subprocess.CompletedProcess[str]:
     """``rolecall ARGS`` in this process (:func:`rolecall.cli.main`), with exactly ``env`` as the
     environment and stdout/stderr captured; argparse's exits (help, version, usage) are statuses.
-    Not for ``exec`` (it replaces the process), nor for what a process keeps once (the library's
-    one warning per problem per process, the in-memory cache across a ``cache clear``)."""
+    ``exec`` (which replaces the process) still runs as a process. Not for what a process keeps
+    once: the library's one warning per problem per process, its in-memory credentials."""
     argv = [str(arg) for arg in args]
-    assert "exec" not in argv, "exec replaces the process: use rolecall()"
+    if "exec" in argv:  # it replaces the process: run it as one
+        return rolecall(env, *argv)
     from rolecall.cli import main
 
     logger = logging.getLogger("rolecall")
@@ -165,7 +172,7 @@ def cache_entry(aws: Aws, profile: str = "prod") -> Path:
 
 
 def env_json(aws: Aws, profile: str = "prod") -> dict[str, str]:
-    done = rolecall(aws.env, "env", "--profile", profile, "--format", "json")
+    done = run(aws.env, "env", "--profile", profile, "--format", "json")
     assert done.returncode == 0, done.stderr
     values: dict[str, str] = json.loads(done.stdout)
     return values

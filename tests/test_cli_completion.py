@@ -110,6 +110,7 @@ def bash_offers(env: dict[str, str], path: Path, line: str) -> list[str]:
 
 
 @pytest.mark.parametrize(("line", "expected"), CASES, ids=IDS)
+@pytest.mark.slow
 def test_bash(shell_env: dict[str, str], tmp_path: Path, line: str, expected: set[str]) -> None:
     path = script(shell_env, "bash", tmp_path, "rolecall.bash")
     assert matching(line, bash_offers(shell_env, path, line)) == expected
@@ -154,6 +155,7 @@ def zsh_offers(env: dict[str, str], folder: Path, line: str) -> list[str]:
 
 
 @pytest.mark.parametrize(("line", "expected"), CASES, ids=IDS)
+@pytest.mark.slow
 def test_zsh(shell_env: dict[str, str], tmp_path: Path, line: str, expected: set[str]) -> None:
     need("zsh")
     script(shell_env, "zsh", tmp_path, "_rolecall")
@@ -161,6 +163,7 @@ def test_zsh(shell_env: dict[str, str], tmp_path: Path, line: str, expected: set
     assert matching(line, offered) == expected
 
 
+@pytest.mark.slow
 def test_zsh_describes_commands_and_hands_exec_to_the_command(
         shell_env: dict[str, str], tmp_path: Path) -> None:
     need("zsh")
@@ -183,6 +186,7 @@ def fish_offers(env: dict[str, str], path: Path, line: str) -> list[str]:
 
 
 @pytest.mark.parametrize(("line", "expected"), CASES, ids=IDS)
+@pytest.mark.slow
 def test_fish(shell_env: dict[str, str], tmp_path: Path, line: str, expected: set[str]) -> None:
     need("fish")
     path = script(shell_env, "fish", tmp_path, "rolecall.fish")
@@ -190,6 +194,7 @@ def test_fish(shell_env: dict[str, str], tmp_path: Path, line: str, expected: se
     assert matching(line, offered) == expected
 
 
+@pytest.mark.slow
 def test_fish_describes_commands_and_completes_exec_commands(
         shell_env: dict[str, str], tmp_path: Path) -> None:
     need("fish")

@@ -27,8 +27,8 @@ from tests.cli_helpers import (
     credential_process,
     env_json,
     one_error_line,
-    python,
     rolecall,
+    run,
 )
 from tests.conftest import EXAMPLES, Aws
 
@@ -42,6 +42,7 @@ def prod(aws: Aws) -> Aws:
 # --- exec ------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_exec_runs_an_unmodified_script_as_the_role(prod: Aws) -> None:
     env = {**prod.env, "AWS_PROFILE": "prod", "AWS_DEFAULT_PROFILE": "prod"}
     done = rolecall(env, "exec", "--profile", "prod", "--", sys.executable,
@@ -51,6 +52,7 @@ def test_exec_runs_an_unmodified_script_as_the_role(prod: Aws) -> None:
     assert done.stderr == ""
 
 
+@pytest.mark.slow
 def test_exec_child_environment(prod: Aws) -> None:
     env = {**prod.env, "AWS_PROFILE": "prod", "AWS_DEFAULT_PROFILE": "prod"}
     code = ("import os, json; print(json.dumps({k: v for k, v in os.environ.items() "
@@ -73,6 +75,7 @@ def test_exec_exit_status_passes_through(prod: Aws) -> None:
     assert done.stdout == "ran\n"
 
 
+@pytest.mark.slow
 def test_exec_command_not_found_or_not_executable(prod: Aws) -> None:
     done = rolecall(prod.env, "exec", "--profile", "prod", "--", "no-such-command-rolecall")
     assert done.returncode == 127
@@ -85,6 +88,7 @@ def test_exec_command_not_found_or_not_executable(prod: Aws) -> None:
     assert len(done.stderr.splitlines()) == 1 and "not executable" in done.stderr
 
 
+@pytest.mark.slow
 def test_exec_refuses_to_nest_unless_forced(prod: Aws) -> None:
     nested = {**prod.env, "ROLECALL_EXEC": "staging"}
     line = one_error_line(rolecall(nested, "exec", "--profile", "prod", "--", sys.executable,
@@ -105,6 +109,7 @@ def test_exec_without_a_command(prod: Aws) -> None:
 # --- env -------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_env_sh_evaluated_by_bash_gives_the_role(prod: Aws) -> None:
     command = (f'eval "$({shlex.quote(str(ROLECALL))} env --profile prod)" && '
                'echo "profile=${AWS_PROFILE-unset}" && '
@@ -125,7 +130,8 @@ def test_env_json(prod: Aws) -> None:
     assert values["AWS_REGION"] == values["AWS_DEFAULT_REGION"] == "eu-west-1"
     assert EXPIRATION.match(values["AWS_CREDENTIAL_EXPIRATION"])
     assert caller_arn(prod, values).startswith(f"{ASSUMED}Deploy/")
-    assert credential_process(prod.env)["AccessKeyId"] == values["AWS_ACCESS_KEY_ID"]  # cached
+    cached = credential_process(prod.env, runner=run)
+    assert cached["AccessKeyId"] == values["AWS_ACCESS_KEY_ID"]
     assert prod.assume_role_calls() == 1
 
 
@@ -135,8 +141,8 @@ def test_env_json_without_region(aws: Aws) -> None:
 
 
 def test_env_default_format_is_sh(prod: Aws) -> None:
-    default = rolecall(prod.env, "env", "--profile", "prod")
-    sh = rolecall(prod.env, "env", "--profile", "prod", "--format", "sh")
+    default = run(prod.env, "env", "--profile", "prod")
+    sh = run(prod.env, "env", "--profile", "prod", "--format", "sh")
     assert default.returncode == sh.returncode == 0
     assert default.stdout == sh.stdout
     values = env_json(prod)
@@ -159,7 +165,7 @@ def test_env_default_format_is_sh(prod: Aws) -> None:
 def test_env_other_formats(prod: Aws, fmt: str, pattern: str, unquote: Any,
                            unsets: list[str]) -> None:
     values = env_json(prod)
-    done = rolecall(prod.env, "env", "--profile", "prod", "--format", fmt)
+    done = run(prod.env, "env", "--profile", "prod", "--format", fmt)
     assert done.returncode == 0 and done.stderr == ""
     lines = done.stdout.splitlines()
     assert len(lines) == len(values) + len(unsets)
@@ -173,20 +179,21 @@ def test_env_other_formats(prod: Aws, fmt: str, pattern: str, unquote: Any,
         assert dict(dotenv.dotenv_values(stream=io.StringIO(done.stdout))) == values
 
 
-RENDER = ("import sys; from rolecall.cli.envexec import render; "
-          "sys.stdout.write(render({'X_VALUE': sys.argv[2]}, sys.argv[1]))")
 AWKWARD = "it's \"quoted\" $HOME `id` \\ ; & | *"
 
 
 def test_env_quoting_sh_round_trips_through_bash(isolated: Path) -> None:
-    rendered = python(dict(os.environ), "-c", RENDER, "sh", AWKWARD)
-    assert rendered.returncode == 0, rendered.stderr
-    done = subprocess.run(["bash", "-c", rendered.stdout + 'printf %s "$X_VALUE"'],
+    from rolecall.cli.envexec import render
+
+    rendered = render({"X_VALUE": AWKWARD}, "sh")
+    done = subprocess.run(["bash", "-c", rendered + 'printf %s "$X_VALUE"'],
                           capture_output=True, text=True, timeout=30, check=False,
                           env={"PATH": os.environ["PATH"]})
     assert done.stdout == AWKWARD
 
 
 def test_env_quoting_powershell_doubles_single_quotes(isolated: Path) -> None:
-    rendered = python(dict(os.environ), "-c", RENDER, "powershell", "it's $HOME")
-    assert rendered.stdout.splitlines()[0] == "$Env:X_VALUE = 'it''s $HOME'"
+    from rolecall.cli.envexec import render
+
+    rendered = render({"X_VALUE": "it's $HOME"}, "powershell")
+    assert rendered.splitlines()[0] == "$Env:X_VALUE = 'it''s $HOME'"

@@ -33,6 +33,7 @@ from tests.cli_helpers import (
     probe,
     python,
     rolecall,
+    run,
     stanza,
 )
 from tests.conftest import Aws
@@ -62,6 +63,7 @@ def test_aws_cli_v1_gets_the_role_through_credential_process(
     assert prod.assume_role_calls() == 1
 
 
+@pytest.mark.slow
 def test_setup_process_stanza_works_for_the_aws_cli(prod: Aws) -> None:
     """What `setup-process --write` adds is what the AWS CLI runs (plugin off in the CLI)."""
     prod.config("")
@@ -78,7 +80,7 @@ def test_setup_process_stanza_works_for_the_aws_cli(prod: Aws) -> None:
 
 @pytest.mark.parametrize("spelling", [["--profile", "prod"], ["--profile=prod"]])
 def test_credential_process_prints_exactly_version_1(prod: Aws, spelling: list[str]) -> None:
-    done = rolecall(prod.env, "credential-process", *spelling)
+    done = run(prod.env, "credential-process", *spelling)
     assert done.returncode == 0 and done.stderr == ""
     assert done.stdout.endswith("}\n") and done.stdout.count("\n") == 1
     doc = json.loads(done.stdout)
@@ -110,6 +112,7 @@ def test_cache_hit_imports_no_botocore_and_calls_sts_once(prod: Aws) -> None:
 # --- what invalidates the hit path -----------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_editing_roles_toml_takes_the_full_path(prod: Aws) -> None:
     first = credential_process(prod.env)
     assert credential_process(prod.env) == first
@@ -126,6 +129,7 @@ def test_editing_roles_toml_takes_the_full_path(prod: Aws) -> None:
     assert prod.assume_role_calls() == 2
 
 
+@pytest.mark.slow
 def test_a_key_variable_takes_the_full_path(aws: Aws) -> None:
     aws.roles(PROD_NO_REGION)  # the cache key depends on AWS_REGION / AWS_DEFAULT_REGION
     first = credential_process(aws.env)
@@ -141,6 +145,7 @@ def test_a_key_variable_takes_the_full_path(aws: Aws) -> None:
     assert aws.assume_role_calls() == 2
 
 
+@pytest.mark.slow
 def test_a_variable_outside_the_key_still_rechecks(prod: Aws) -> None:
     """The profile pins its region, so AWS_REGION does not change the key: the full path runs,
     finds the same cache entry and calls STS no more."""
@@ -152,6 +157,7 @@ def test_a_variable_outside_the_key_still_rechecks(prod: Aws) -> None:
     assert prod.assume_role_calls() == 1
 
 
+@pytest.mark.slow
 def test_never_hands_out_less_than_15_minutes(prod: Aws) -> None:
     credential_process(prod.env)
     entry = cache_entry(prod)
@@ -167,6 +173,7 @@ def test_never_hands_out_less_than_15_minutes(prod: Aws) -> None:
     assert prod.assume_role_calls() == 2
 
 
+@pytest.mark.slow
 def test_a_corrupt_index_is_a_miss_not_a_crash(prod: Aws) -> None:
     first = credential_process(prod.env)
     index = prod.root / "cache" / f"profile-{b'prod'.hex()}.index"
@@ -177,6 +184,7 @@ def test_a_corrupt_index_is_a_miss_not_a_crash(prod: Aws) -> None:
     assert modules == [] and again == first
 
 
+@pytest.mark.slow
 def test_a_loose_cache_entry_is_not_trusted(prod: Aws) -> None:
     first = credential_process(prod.env)
     entry = cache_entry(prod)
@@ -187,6 +195,7 @@ def test_a_loose_cache_entry_is_not_trusted(prod: Aws) -> None:
     assert stat.S_IMODE(cache_entry(prod).stat().st_mode) == 0o600
 
 
+@pytest.mark.slow
 def test_concurrent_cold_calls_make_one_assume_role(prod: Aws) -> None:
     procs = [subprocess.Popen([str(ROLECALL), "credential-process", "--profile", "prod"],
                               env=prod.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -200,6 +209,7 @@ def test_concurrent_cold_calls_make_one_assume_role(prod: Aws) -> None:
 # --- credential_process loops ----------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_loop_through_the_aws_config_fails_fast_naming_it(aws: Aws) -> None:
     aws.config(f"[profile base]\ncredential_process = {ROLECALL} credential-process "
                "--profile prod\n")
@@ -213,6 +223,7 @@ def test_loop_through_the_aws_config_fails_fast_naming_it(aws: Aws) -> None:
     assert aws.assume_role_calls() == 0
 
 
+@pytest.mark.slow
 def test_loop_variable_fails_while_an_ancestor_holds_the_profile(prod: Aws) -> None:
     from rolecall import config, filelock, request
 
@@ -257,13 +268,13 @@ s3 =
 
 def test_setup_process_prints_stanzas_with_an_absolute_path(aws: Aws) -> None:
     aws.roles(PROD + STAGING)
-    done = rolecall(aws.env, "setup-process")
+    done = run(aws.env, "setup-process")
     assert done.returncode == 0 and done.stderr == ""
     assert done.stdout == stanza() + "\n" + stanza(None, "staging")
     command = shlex.split(done.stdout.splitlines()[1].partition(" = ")[2])
     assert Path(command[0]).is_absolute() and os.access(command[0], os.X_OK)
     assert command[1:] == ["credential-process", "--profile", "prod"]
-    only = rolecall(aws.env, "setup-process", "staging")
+    only = run(aws.env, "setup-process", "staging")
     assert only.stdout == stanza(None, "staging")
     assert not (aws.root / "aws_config").read_text()  # printing writes nothing
 
@@ -272,7 +283,7 @@ def test_setup_process_write_adds_only_the_stanza(prod: Aws) -> None:
     path = prod.config(HAND_WRITTEN)
     path.chmod(0o640)
     original = path.read_bytes()
-    done = rolecall(prod.env, "setup-process", "prod", "--write")
+    done = run(prod.env, "setup-process", "prod", "--write")
     assert done.returncode == 0, done.stderr
     new = path.read_bytes()
     assert new == original + b"\n" + stanza().encode()
@@ -291,11 +302,11 @@ def test_setup_process_write_adds_only_the_stanza(prod: Aws) -> None:
 
 def test_setup_process_write_keeps_an_existing_section(prod: Aws) -> None:
     path = prod.config(HAND_WRITTEN)
-    assert rolecall(prod.env, "setup-process", "prod", "--write").returncode == 0
+    assert run(prod.env, "setup-process", "prod", "--write").returncode == 0
     written = path.read_bytes()
     made = backups(path)
     prod.roles(PROD.replace("eu-west-1", "us-west-2"))
-    again = rolecall(prod.env, "setup-process", "prod", "--write")
+    again = run(prod.env, "setup-process", "prod", "--write")
     assert again.returncode == 0
     assert again.stdout == ""
     assert again.stderr.splitlines() == [f"kept the existing [profile prod] in {path} "
@@ -309,7 +320,7 @@ def test_setup_process_force_replaces_only_that_section(prod: Aws) -> None:
     old = "[profile prod]\nregion = ap-south-1\noutput = text\n"
     after = "\n[profile staging]\nregion = eu-central-1\n"
     path = prod.config(before + old + after)
-    done = rolecall(prod.env, "setup-process", "prod", "--write", "--force")
+    done = run(prod.env, "setup-process", "prod", "--write", "--force")
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[0] == f"replaced [profile prod] in {path}"
     assert path.read_text() == before + stanza() + after
@@ -320,7 +331,7 @@ def test_setup_process_force_replaces_only_that_section(prod: Aws) -> None:
 def test_setup_process_write_creates_a_missing_file_privately(prod: Aws) -> None:
     path = prod.root / "new" / "config"
     env = {**prod.env, "AWS_CONFIG_FILE": str(path)}
-    done = rolecall(env, "setup-process", "--write")
+    done = run(env, "setup-process", "--write")
     assert done.returncode == 0, done.stderr
     assert done.stdout == f"added [profile prod] to {path}\n"  # no backup of nothing
     assert path.read_text() == stanza()
@@ -332,7 +343,7 @@ def test_setup_process_force_keeps_the_comment_of_the_next_section(prod: Aws) ->
     after = ("\n# staging: the test account, do not touch\n"
              "[profile staging]\nregion = eu-central-1\n")
     path = prod.config(before + "[profile prod]\nregion = ap-south-1\n" + after)
-    assert rolecall(prod.env, "setup-process", "prod", "--write", "--force").returncode == 0
+    assert run(prod.env, "setup-process", "prod", "--write", "--force").returncode == 0
     assert path.read_text() == before + stanza() + after
 
 
@@ -340,7 +351,7 @@ def test_setup_process_keeps_crlf_line_endings(prod: Aws) -> None:
     original = HAND_WRITTEN.replace("\n", "\r\n").encode()
     path = prod.root / "aws_config"
     path.write_bytes(original)
-    assert rolecall(prod.env, "setup-process", "prod", "--write").returncode == 0
+    assert run(prod.env, "setup-process", "prod", "--write").returncode == 0
     assert path.read_bytes().startswith(original)
 
 
@@ -351,11 +362,12 @@ def test_setup_process_writes_through_a_symlinked_config(prod: Aws) -> None:
     link = prod.root / "aws_config"
     link.unlink()
     link.symlink_to(target)
-    assert rolecall(prod.env, "setup-process", "prod", "--write").returncode == 0
+    assert run(prod.env, "setup-process", "prod", "--write").returncode == 0
     assert link.is_symlink()
     assert target.read_text() == HAND_WRITTEN + "\n" + stanza()
 
 
+@pytest.mark.slow
 def test_two_writes_in_one_second_keep_the_original_backup(aws: Aws) -> None:
     aws.roles(PROD + STAGING)
     path = aws.config(HAND_WRITTEN)
@@ -369,10 +381,11 @@ def test_two_writes_in_one_second_keep_the_original_backup(aws: Aws) -> None:
     assert HAND_WRITTEN in [b.read_text() for b in backups(path)]
 
 
+@pytest.mark.slow
 def test_setup_process_stanza_runs_for_every_valid_profile_name(aws: Aws) -> None:
     aws.roles(PROD.replace("profiles.prod", "profiles.-ops"))
-    assert rolecall(aws.env, "check").returncode == 0  # a valid name
-    done = rolecall(aws.env, "setup-process", "--", "-ops")
+    assert run(aws.env, "check").returncode == 0  # a valid name
+    done = run(aws.env, "setup-process", "--", "-ops")
     assert done.returncode == 0, done.stderr
     command = shlex.split(done.stdout.splitlines()[1].partition(" = ")[2])
     ran = subprocess.run(command, env=aws.env, capture_output=True, text=True, timeout=60,

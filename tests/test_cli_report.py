@@ -18,7 +18,7 @@ from tests.cli_helpers import (
     STAGING,
     credential_process,
     one_error_line,
-    rolecall,
+    run,
 )
 from tests.conftest import STATIC_KEY_ID, Aws
 
@@ -34,7 +34,7 @@ def prod(aws: Aws) -> Aws:
 
 def test_check_misspelt_key(aws: Aws) -> None:
     path = aws.roles(PROD + "duraton_seconds = 3600\n")
-    done = rolecall(aws.env, "check")
+    done = run(aws.env, "check")
     assert done.returncode == 1
     [line] = done.stdout.splitlines()
     assert str(path) in line and "'prod'" in line and "'duraton_seconds'" in line
@@ -43,7 +43,7 @@ def test_check_misspelt_key(aws: Aws) -> None:
 
 def test_check_reports_every_problem(aws: Aws) -> None:
     aws.roles(PROD + "duraton_seconds = 3600\n" + STAGING + 'region = "EU WEST"\n')
-    done = rolecall(aws.env, "check")
+    done = run(aws.env, "check")
     assert done.returncode == 1
     lines = done.stdout.splitlines()
     assert len(lines) == 2
@@ -53,7 +53,7 @@ def test_check_reports_every_problem(aws: Aws) -> None:
 
 def test_check_valid(aws: Aws) -> None:
     path = aws.roles(PROD + STAGING)
-    done = rolecall(aws.env, "check")
+    done = run(aws.env, "check")
     assert done.returncode == 0, done.stdout
     assert done.stdout == f"{path}: OK, 2 profile(s)\n" and done.stderr == ""
 
@@ -61,7 +61,7 @@ def test_check_valid(aws: Aws) -> None:
 def test_check_source_profile_in_neither_file(aws: Aws) -> None:
     path = aws.roles(PROD + STAGING.replace('"default"', '"ghost"'))
     aws.config("[profile other]\nregion = us-east-1\n")
-    done = rolecall(aws.env, "check")
+    done = run(aws.env, "check")
     assert done.returncode == 1
     [line] = done.stdout.splitlines()
     assert str(path) in line and "'staging'" in line and "source_profile" in line
@@ -71,7 +71,7 @@ def test_check_source_profile_in_neither_file(aws: Aws) -> None:
 def test_check_source_profile_from_the_config_file(aws: Aws) -> None:
     aws.roles(PROD.replace('"default"', '"ops"'))
     aws.config("[profile ops]\ncredential_process = /bin/false\n")
-    assert rolecall(aws.env, "check").returncode == 0
+    assert run(aws.env, "check").returncode == 0
 
 
 # --- list, explain, whoami -------------------------------------------------------------------
@@ -79,7 +79,7 @@ def test_check_source_profile_from_the_config_file(aws: Aws) -> None:
 
 def test_list_shows_profiles_and_cache_state(aws: Aws) -> None:
     aws.roles(PROD + CHAINED.replace("profiles.prod", "profiles.chained"))
-    done = rolecall(aws.env, "list")
+    done = run(aws.env, "list")
     assert done.returncode == 0, done.stderr
     header, *rows = done.stdout.splitlines()
     assert header.split() == ["PROFILE", "ROLE", "SOURCE", "REGION", "CACHE"]
@@ -88,19 +88,19 @@ def test_list_shows_profiles_and_cache_state(aws: Aws) -> None:
     assert table["prod"].split() == ["prod", DEPLOY, "AWS", "profile", "default", "eu-west-1",
                                      "empty"]
     assert "rolecall profile base" in table["chained"]
-    credential_process(aws.env, "prod")
-    table = {row.split()[0]: row for row in rolecall(aws.env, "list").stdout.splitlines()[1:]}
+    credential_process(aws.env, "prod", runner=run)
+    table = {row.split()[0]: row for row in run(aws.env, "list").stdout.splitlines()[1:]}
     assert re.search(r"until \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \(in 5\d min\)$", table["prod"])
     assert table["base"].endswith("empty")
 
 
 def test_list_cache_off(aws: Aws) -> None:
     aws.roles(PROD + "cache = false\n")
-    assert rolecall(aws.env, "list").stdout.splitlines()[1].endswith("off (cache = false)")
+    assert run(aws.env, "list").stdout.splitlines()[1].endswith("off (cache = false)")
 
 
 def test_explain_managed_profile(prod: Aws) -> None:
-    done = rolecall(prod.env, "explain", "--profile", "prod")
+    done = run(prod.env, "explain", "--profile", "prod")
     assert done.returncode == 0, done.stderr
     out = done.stdout
     assert "profile 'prod' (from --profile)" in out
@@ -113,7 +113,7 @@ def test_explain_managed_profile(prod: Aws) -> None:
 
 def test_explain_chained_profile(aws: Aws) -> None:
     aws.roles(CHAINED)
-    done = rolecall(aws.env, "explain", "--profile", "prod")
+    done = run(aws.env, "explain", "--profile", "prod")
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert f"prod: assumes {DEPLOY}" in lines
@@ -127,18 +127,18 @@ def test_explain_chained_profile(aws: Aws) -> None:
 def test_explain_environment_keys_win_without_an_explicit_profile(prod: Aws) -> None:
     env = {**prod.env, "AWS_PROFILE": "prod", "AWS_ACCESS_KEY_ID": STATIC_KEY_ID,
            "AWS_SECRET_ACCESS_KEY": CANARY}
-    done = rolecall(env, "explain")
+    done = run(env, "explain")
     assert done.returncode == 0, done.stderr
     assert "profile 'prod' (from AWS_PROFILE)" in done.stdout
     assert "winner: botocore's environment provider" in done.stdout
     assert "winner: rolecall" not in done.stdout
     assert CANARY not in done.stdout + done.stderr
-    explicit = rolecall(env, "explain", "--profile", "prod")
+    explicit = run(env, "explain", "--profile", "prod")
     assert "winner: rolecall" in explicit.stdout
 
 
 def test_explain_unmanaged_profile(prod: Aws) -> None:
-    done = rolecall(prod.env, "explain", "--profile", "default")
+    done = run(prod.env, "explain", "--profile", "default")
     assert done.returncode == 0
     assert "winner: botocore, unchanged (not declared in roles.toml): static keys" in done.stdout
 
@@ -146,14 +146,14 @@ def test_explain_unmanaged_profile(prod: Aws) -> None:
 def test_explain_names_the_profile_boto3_uses(aws: Aws) -> None:
     aws.roles(PROD + STAGING)
     env = {**aws.env, "AWS_PROFILE": "prod", "AWS_DEFAULT_PROFILE": "staging"}
-    used = rolecall(env, "whoami")
+    used = run(env, "whoami")
     assert used.returncode == 0, used.stderr
     assert "profile:  staging" in used.stdout  # what boto3 really uses
-    assert "profile 'staging'" in rolecall(env, "explain").stdout
+    assert "profile 'staging'" in run(env, "explain").stdout
 
 
 def test_whoami(prod: Aws) -> None:
-    done = rolecall(prod.env, "whoami", "--profile", "prod")
+    done = run(prod.env, "whoami", "--profile", "prod")
     assert done.returncode == 0, done.stderr
     fields = dict(line.split(":", 1) for line in done.stdout.splitlines())
     fields = {k: v.strip() for k, v in fields.items()}
@@ -165,26 +165,27 @@ def test_whoami(prod: Aws) -> None:
 
 
 def test_whoami_with_aws_profile_and_unmanaged(prod: Aws) -> None:
-    done = rolecall({**prod.env, "AWS_PROFILE": "prod"}, "whoami")
+    done = run({**prod.env, "AWS_PROFILE": "prod"}, "whoami")
     assert "provider: rolecall" in done.stdout and "profile:  prod" in done.stdout
-    plain = rolecall(prod.env, "whoami")
+    plain = run(prod.env, "whoami")
     assert "provider: shared-credentials-file" in plain.stdout
     assert "assumed-role" not in plain.stdout
-    missing = one_error_line(rolecall(prod.env, "whoami", "--profile", "nope"))
+    missing = one_error_line(run(prod.env, "whoami", "--profile", "nope"))
     assert "nope" in missing
 
 
 # --- no secrets in reports -------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_reports_never_print_secrets(aws: Aws) -> None:
     aws.credentials(f"[default]\naws_access_key_id = {STATIC_KEY_ID}\n"
                     f"aws_secret_access_key = {CANARY}\n"
                     f"[static]\naws_access_key_id = {STATIC_KEY_ID}\n"
                     f"aws_secret_access_key = {CANARY}\n")
     aws.roles(CHAINED + PROD.replace("profiles.prod", "profiles.direct"))
-    issued = credential_process(aws.env, "prod")
-    base = credential_process(aws.env, "base")
+    issued = credential_process(aws.env, "prod", runner=run)
+    base = credential_process(aws.env, "base", runner=run)
     secrets = [CANARY, issued["SecretAccessKey"], issued["SessionToken"],
                base["SecretAccessKey"], base["SessionToken"]]
     env_keys = {**aws.env, "AWS_ACCESS_KEY_ID": STATIC_KEY_ID, "AWS_SECRET_ACCESS_KEY": CANARY,
@@ -201,7 +202,7 @@ def test_reports_never_print_secrets(aws: Aws) -> None:
         (aws.env, ["cache", "clear", "--profile", "direct"]),
     ]
     for env, argv in runs:
-        done = rolecall(env, *argv)
+        done = run(env, *argv)
         assert done.returncode == 0, (argv, done.stderr)
         for secret in secrets:
             assert secret not in done.stdout + done.stderr, argv
@@ -214,6 +215,6 @@ def test_errors_never_print_secrets(aws: Aws) -> None:
     aws.roles(PROD.replace('source_profile = "default"', 'source_profile = "nowhere"'))
     for argv in (["credential-process", "--profile", "prod"], ["env", "--profile", "prod"],
                  ["whoami", "--profile", "prod"], ["check"]):
-        done = rolecall(aws.env, *argv)
+        done = run(aws.env, *argv)
         assert done.returncode == 1
         assert CANARY not in done.stdout + done.stderr

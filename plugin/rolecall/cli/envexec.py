@@ -12,7 +12,7 @@ import sys
 from rolecall import config, resolve
 from rolecall.cli._output import CliError, flush_warnings
 from rolecall.cli.fastpath import NEED_SECONDS
-from rolecall.cli.process import config_with, role_config
+from rolecall.cli.process import config_declaring, role_config
 from rolecall.temporary import TemporaryCredentials, utc_text
 
 __all__ = ["EXEC_VARIABLE", "FORMATS", "environment", "exec_command", "print_env"]
@@ -22,15 +22,15 @@ FORMATS = ("sh", "fish", "powershell", "dotenv", "json")
 REMOVED = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE")
 
 
-def environment(entry: TemporaryCredentials, profile: config.Profile,
+def environment(credentials: TemporaryCredentials, profile: config.Profile,
                 region: str | None = None) -> dict[str, str]:
     """The variables that make any AWS tool use these credentials; ``region`` (``--region``)
     replaces the profile's region."""
     variables = {
-        "AWS_ACCESS_KEY_ID": entry.access_key,
-        "AWS_SECRET_ACCESS_KEY": entry.secret_key,
-        "AWS_SESSION_TOKEN": entry.token,
-        "AWS_CREDENTIAL_EXPIRATION": utc_text(entry.expiry),
+        "AWS_ACCESS_KEY_ID": credentials.access_key,
+        "AWS_SECRET_ACCESS_KEY": credentials.secret_key,
+        "AWS_SESSION_TOKEN": credentials.token,
+        "AWS_CREDENTIAL_EXPIRATION": utc_text(credentials.expiry),
     }
     region = region or profile.region
     if region:
@@ -61,7 +61,7 @@ def render(variables: dict[str, str], fmt: str) -> str:
 
 def _credentials(name: str, how: str | None, role: tuple[str, str | None] | None
                  ) -> tuple[TemporaryCredentials, config.Profile]:
-    loaded, name = role_config(*role) if role else (config_with(name, how), name)
+    loaded, name = role_config(*role) if role else (config_declaring(name, how), name)
     return resolve.credentials(loaded, name, NEED_SECONDS), loaded.profiles[name]
 
 
@@ -69,8 +69,8 @@ def print_env(name: str, fmt: str, region: str | None = None, how: str | None = 
               role: tuple[str, str | None] | None = None) -> int:
     """Print the role's variables in ``fmt``; ``how`` says where the profile name came from;
     ``role``: --role-arn and --source-profile instead of a profile."""
-    entry, profile = _credentials(name, how, role)
-    sys.stdout.write(render(environment(entry, profile, region), fmt))
+    credentials, profile = _credentials(name, how, role)
+    sys.stdout.write(render(environment(credentials, profile, region), fmt))
     return 0
 
 
@@ -83,9 +83,9 @@ def exec_command(name: str, command: list[str], force: bool, region: str | None 
     if outer and not force:
         raise CliError(f"already inside `rolecall exec` for profile {outer!r}; nesting would hide "
                     "that role (use --force to nest anyway)")
-    entry, profile = _credentials(name, how, role)
+    credentials, profile = _credentials(name, how, role)
     env = {k: v for k, v in os.environ.items() if k not in REMOVED}
-    env.update(environment(entry, profile, region))
+    env.update(environment(credentials, profile, region))
     env[EXEC_VARIABLE] = role[0] if role else name
     flush_warnings()  # exec replaces this process: say what there is to say now
     sys.stdout.flush()

@@ -55,6 +55,6 @@ def login(name: str, how: str, renew: bool = False) -> int:
         if not profile.cache:
             say(f"{link}: cache = false: the session lives in this process only; every other "
                 "process asks for its own code")
-    entry = resolve.credentials(loaded, name)
-    say(f"{name}: role credentials expire {_until(entry.expiry)}")
+    credentials = resolve.credentials(loaded, name)
+    say(f"{name}: role credentials expire {_until(credentials.expiry)}")
     return 0

@@ -16,7 +16,7 @@ from rolecall import cache, config, request, resolve
 from rolecall.cli import fastpath
 from rolecall.cli._output import CliError
 
-__all__ = ["config_with", "credential_process", "role_config", "setup_process"]
+__all__ = ["config_declaring", "credential_process", "role_config", "setup_process"]
 
 
 def credential_process(profile: str, how: str | None = None,
@@ -26,11 +26,11 @@ def credential_process(profile: str, how: str | None = None,
     (``--profile``, ``AWS_PROFILE``...), for messages. Loops (a source that runs rolecall for a
     profile being fetched) are caught by the library."""
     try:
-        loaded, profile = role_config(*role) if role else (config_with(profile, how), profile)
-        entry = resolve.credentials(loaded, profile, fastpath.NEED_SECONDS)
+        loaded, profile = role_config(*role) if role else (config_declaring(profile, how), profile)
+        credentials = resolve.credentials(loaded, profile, fastpath.NEED_SECONDS)
     except Exception as exc:  # noqa: BLE001 - any failure is one line for the calling SDK
         raise CliError(str(exc)) from None
-    sys.stdout.write(json.dumps(fastpath.document(cache.encode(entry))) + "\n")
+    sys.stdout.write(json.dumps(fastpath.document(cache.encode(credentials))) + "\n")
     if loaded.profiles[profile].cache and role is None:
         fastpath.remember(profile, request.cache_key(loaded, profile), request.KEY_ENVIRONMENT)
     return 0
@@ -50,7 +50,7 @@ def role_config(role_arn: str, source_profile: str | None) -> tuple[config.Confi
                                  for p in exc.problems)) from None
 
 
-def config_with(profile: str, how: str | None = None) -> config.Config:
+def config_declaring(profile: str, how: str | None = None) -> config.Config:
     """roles.toml, which must declare ``profile``; ``how`` names where the name came from when
     it was not ``--profile`` (an unset AWS_PROFILE surprises nobody twice)."""
     path = config.locate()
