@@ -4,7 +4,10 @@ resolves to and why, with no secret in any report.
 
 from __future__ import annotations
 
+import json
+import os
 import re
+from unittest import mock
 
 import pytest
 
@@ -150,6 +153,51 @@ def test_explain_names_the_profile_boto3_uses(aws: Aws) -> None:
     assert used.returncode == 0, used.stderr
     assert "profile:  staging" in used.stdout  # what boto3 really uses
     assert "profile 'staging'" in run(env, "explain").stdout
+
+
+KEYS = {"AWS_ACCESS_KEY_ID": STATIC_KEY_ID, "AWS_SECRET_ACCESS_KEY": CANARY}
+# (the environment, --profile): every way the profile and the winning provider are chosen
+PRECEDENCE: list[tuple[dict[str, str], str | None]] = [
+    ({}, None),
+    ({"AWS_PROFILE": "prod"}, None),
+    ({"AWS_DEFAULT_PROFILE": "prod"}, None),
+    ({"AWS_DEFAULT_PROFILE": "staging", "AWS_PROFILE": "prod"}, None),
+    ({"AWS_DEFAULT_PROFILE": "staging", "AWS_PROFILE": "prod"}, "prod"),
+    ({"AWS_PROFILE": "prod", **KEYS}, None),
+    ({"AWS_PROFILE": "prod", **KEYS}, "prod"),
+    (KEYS, "default"),
+    (KEYS, None),
+    ({"ROLECALL_ROLE_ARN": f"arn:aws:iam::{ACCOUNT}:role/Auditor"}, None),
+    ({"ROLECALL_ROLE_ARN": f"arn:aws:iam::{ACCOUNT}:role/Auditor", **KEYS}, "prod"),
+]
+WINNER = {"env": "environment", "rolecall": "rolecall", "rolecall-role-arn": "rolecall"}
+
+
+def test_explain_agrees_with_what_boto3_does(aws: Aws) -> None:
+    """explain's profile and winner are what a boto3 Session in the same environment really uses
+    (and the botocore-free default of credential-process/env/exec agrees on the profile)."""
+    import boto3
+
+    from rolecall.cli import default_profile
+
+    aws.roles(PROD + STAGING)
+    for variables, explicit in PRECEDENCE:
+        env = {**aws.env, **variables}
+        done = run(env, "explain", "--output", "json",
+                   *(["--profile", explicit] if explicit else []))
+        assert done.returncode == 0, done.stderr
+        report = json.loads(done.stdout)
+        with mock.patch.dict(os.environ, env, clear=True):
+            session = boto3.Session(profile_name=explicit)
+            credentials = session.get_credentials()
+            assert credentials is not None
+            if explicit is None:
+                assert default_profile()[0] == session.profile_name, variables
+        case = (sorted(variables), explicit)
+        assert report["profile"] == session.profile_name, case
+        assert report["winner"] == WINNER.get(credentials.method, "botocore"), \
+            (case, credentials.method, report["reason"])
+        assert CANARY not in done.stdout
 
 
 def test_whoami(prod: Aws) -> None:
