@@ -460,8 +460,8 @@ def _explain_text(report: dict[str, Any], how: str) -> None:
                                  "treats as role chaining)"}.get(link["duration_capped_by"], "")
         say(f"{indent}  session name {link['role_session_name']}, duration "
             f"{link['duration_seconds']}s{capped}")
-        region = link["sts_region"] or ("not in roles.toml or the environment: botocore "
-                                        "decides (the source profile's region, else us-east-1)")
+        region = link["sts_region"] or ("as botocore decides (the source profile's region, "
+                                        "else us-east-1)")
         endpoint = link["sts_endpoint"] or "the regional STS endpoint"
         say(f"{indent}  STS: region {region}, endpoint {endpoint}")
         if link["mfa_serial"]:
