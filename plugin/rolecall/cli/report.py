@@ -76,7 +76,7 @@ def _describe_source(profile: config.Profile) -> dict[str, str]:
 
 
 _SOURCE_KIND_TEXT = {"rolecall_profile": "rolecall profile", "aws_profile": "AWS profile",
-                "credential_source": "credential_source"}
+                     "credential_source": "credential_source"}
 
 
 def _cache_state(loaded: config.Config, name: str) -> dict[str, str | None]:
