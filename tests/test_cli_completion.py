@@ -116,6 +116,7 @@ def test_bash(shell_env: dict[str, str], tmp_path: Path, line: str, expected: se
     assert matching(line, bash_offers(shell_env, path, line)) == expected
 
 
+@pytest.mark.slow
 def test_bash_after_exec_dashdash_completes_commands_then_files(
         shell_env: dict[str, str], tmp_path: Path) -> None:
     path = script(shell_env, "bash", tmp_path, "rolecall.bash")
