@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli_helpers import COMMANDS, PROD, ROLECALL, STAGING
 from tests.conftest import Aws
-from tests.test_cli import COMMANDS, PROD, ROLECALL, STAGING
 
 FORMATS = {"sh", "fish", "powershell", "dotenv", "json"}
 PROFILES = {"prod", "staging"}
@@ -110,11 +110,13 @@ def bash_offers(env: dict[str, str], path: Path, line: str) -> list[str]:
 
 
 @pytest.mark.parametrize(("line", "expected"), CASES, ids=IDS)
+@pytest.mark.slow
 def test_bash(shell_env: dict[str, str], tmp_path: Path, line: str, expected: set[str]) -> None:
     path = script(shell_env, "bash", tmp_path, "rolecall.bash")
     assert matching(line, bash_offers(shell_env, path, line)) == expected
 
 
+@pytest.mark.slow
 def test_bash_after_exec_dashdash_completes_commands_then_files(
         shell_env: dict[str, str], tmp_path: Path) -> None:
     path = script(shell_env, "bash", tmp_path, "rolecall.bash")
@@ -154,6 +156,7 @@ def zsh_offers(env: dict[str, str], folder: Path, line: str) -> list[str]:
 
 
 @pytest.mark.parametrize(("line", "expected"), CASES, ids=IDS)
+@pytest.mark.slow
 def test_zsh(shell_env: dict[str, str], tmp_path: Path, line: str, expected: set[str]) -> None:
     need("zsh")
     script(shell_env, "zsh", tmp_path, "_rolecall")
@@ -161,6 +164,7 @@ def test_zsh(shell_env: dict[str, str], tmp_path: Path, line: str, expected: set
     assert matching(line, offered) == expected
 
 
+@pytest.mark.slow
 def test_zsh_describes_commands_and_hands_exec_to_the_command(
         shell_env: dict[str, str], tmp_path: Path) -> None:
     need("zsh")
@@ -183,6 +187,7 @@ def fish_offers(env: dict[str, str], path: Path, line: str) -> list[str]:
 
 
 @pytest.mark.parametrize(("line", "expected"), CASES, ids=IDS)
+@pytest.mark.slow
 def test_fish(shell_env: dict[str, str], tmp_path: Path, line: str, expected: set[str]) -> None:
     need("fish")
     path = script(shell_env, "fish", tmp_path, "rolecall.fish")
@@ -190,6 +195,7 @@ def test_fish(shell_env: dict[str, str], tmp_path: Path, line: str, expected: se
     assert matching(line, offered) == expected
 
 
+@pytest.mark.slow
 def test_fish_describes_commands_and_completes_exec_commands(
         shell_env: dict[str, str], tmp_path: Path) -> None:
     need("fish")

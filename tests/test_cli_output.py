@@ -1,5 +1,6 @@
-"""``--output json`` for whoami, list and explain: the shapes README documents, key for key, parsed
-from real runs of the console script."""
+"""How the commands talk (:mod:`rolecall.cli._output`): errors as one line on stderr with exit 1
+(usage errors: 2), and ``--output json`` for whoami, list and explain, in the shapes README
+documents, key for key."""
 
 from __future__ import annotations
 
@@ -9,17 +10,19 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT, STATIC_KEY_ID, Aws
-from tests.test_cli import (
+from tests.cli_helpers import (
     ACCOUNT,
     ASSUMED,
     CANARY,
     CHAINED,
     DEPLOY,
     PROD,
+    STAGING,
     credential_process,
-    rolecall,
+    one_error_line,
+    run,
 )
+from tests.conftest import ROOT, STATIC_KEY_ID, Aws
 
 MFA = ('mfa_serial = "arn:aws:iam::111122223333:mfa/alice"\n'
        'mfa_token_command = ["ykman", "oath", "accounts", "code"]\n')
@@ -65,7 +68,7 @@ def same_shape(actual: Any, example: Any) -> None:
 
 
 def run_json(env: dict[str, str], *args: str, status: int = 0) -> Any:
-    done = rolecall(env, *args)
+    done = run(env, *args)
     assert done.returncode == status, done.stderr
     assert done.stdout.startswith("{") and done.stdout.endswith("}\n")
     return json.loads(done.stdout)
@@ -94,7 +97,7 @@ def test_whoami_json(chained: Aws) -> None:
 
 
 def test_list_json(chained: Aws) -> None:
-    credential_process(chained.env, "base")
+    credential_process(chained.env, "base", runner=run)
     doc = run_json(chained.env, "list", "--output", "json")
     same_shape(doc, documented()["list"])
     assert doc["config"] == str(chained.root / "roles.toml")
@@ -134,7 +137,7 @@ def test_explain_json(chained: Aws) -> None:
 def test_explain_json_other_winners_and_problems(chained: Aws) -> None:
     env_keys = {**chained.env, "AWS_PROFILE": "prod", "AWS_ACCESS_KEY_ID": STATIC_KEY_ID,
                 "AWS_SECRET_ACCESS_KEY": CANARY}
-    done = rolecall(env_keys, "explain", "--output", "json")
+    done = run(env_keys, "explain", "--output", "json")
     assert CANARY not in done.stdout
     assert json.loads(done.stdout)["winner"] == "environment"
     unmanaged = run_json(chained.env, "explain", "--output", "json")
@@ -151,6 +154,84 @@ def test_explain_json_other_winners_and_problems(chained: Aws) -> None:
 
 def test_text_stays_the_default(chained: Aws) -> None:
     for argv in (["whoami"], ["list"], ["explain"], ["list", "--output", "text"]):
-        done = rolecall(chained.env, *argv)
+        done = run(chained.env, *argv)
         assert done.returncode == 0, done.stderr
         assert not done.stdout.startswith("{")
+
+
+@pytest.fixture
+def prod(aws: Aws) -> Aws:
+    aws.roles(PROD)
+    return aws
+
+
+# --- errors: one line on stderr, exit 1 ------------------------------------------------------
+
+
+@pytest.mark.parametrize("argv", [
+    ["credential-process", "--profile", "nope"],
+    ["credential-process", "--profile=nope"],
+    ["env", "--profile", "nope"],
+    pytest.param(["exec", "--profile", "nope", "--", "true"], marks=pytest.mark.slow),
+    ["cache", "clear", "--profile", "nope"],
+])
+def test_unknown_profile(prod: Aws, argv: list[str]) -> None:
+    line = one_error_line(run(prod.env, *argv))
+    assert "'nope'" in line
+    assert str(prod.root / "roles.toml") in line
+    if argv[0] != "cache":
+        assert "declared: prod" in line
+
+
+def test_unknown_profile_lists_every_declared_profile(aws: Aws) -> None:
+    aws.roles(PROD + STAGING)
+    line = one_error_line(run(aws.env, "credential-process", "--profile", "nope"))
+    assert "declared: prod, staging" in line
+
+
+def test_setup_process_unknown_profile(prod: Aws) -> None:
+    line = one_error_line(run(prod.env, "setup-process", "nope"))
+    assert "nope" in line and str(prod.root / "roles.toml") in line
+
+
+@pytest.mark.parametrize("argv", [
+    ["credential-process", "--profile", "prod"],
+    ["env", "--profile", "prod"],
+    pytest.param(["exec", "--profile", "prod", "--", "true"], marks=pytest.mark.slow),
+    ["setup-process"],
+    ["list"],
+])
+def test_no_roles_toml(aws: Aws, argv: list[str]) -> None:
+    line = one_error_line(run(aws.env, *argv))
+    assert "no roles.toml" in line and str(aws.root / "roles.toml") in line
+
+
+@pytest.mark.parametrize("argv", [
+    ["credential-process", "--profile", "prod"],
+    ["env", "--profile", "prod"],
+    pytest.param(["exec", "--profile", "prod", "--", "true"], marks=pytest.mark.slow),
+    ["list"],
+])
+def test_invalid_roles_toml(aws: Aws, argv: list[str]) -> None:
+    # Two problems (a misspelt key and a bad ARN) still make one line.
+    aws.roles('[profiles.prod]\nrole_arn = "nope"\nsource_profile = "default"\n'
+              "duraton_seconds = 1\n")
+    line = one_error_line(run(aws.env, *argv))
+    assert str(aws.root / "roles.toml") in line
+    assert "role_arn" in line and "duraton_seconds" in line
+    assert aws.assume_role_calls() == 0
+
+
+def test_invalid_toml_syntax(aws: Aws) -> None:
+    aws.roles("[profiles.prod\nrole_arn = \n")
+    line = one_error_line(run(aws.env, "credential-process", "--profile", "prod"))
+    assert "invalid TOML" in line and str(aws.root / "roles.toml") in line
+
+
+def test_usage_errors_exit_2(prod: Aws) -> None:
+    for argv in (["cache"], ["nonsense"], ["env", "--profile", "prod", "--format", "csh"], [],
+                 ["--output", "yaml", "list"], ["--region", "eu-west-1", "check"],
+                 ["completion"], ["completion", "tcsh"]):
+        done = run(prod.env, *argv)
+        assert done.returncode == 2, argv
+        assert "usage: rolecall" in done.stderr and done.stdout == ""

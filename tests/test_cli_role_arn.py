@@ -9,7 +9,9 @@ import sys
 from pathlib import Path
 
 import boto3
+import pytest
 
+from tests.cli_helpers import run
 from tests.conftest import Aws
 
 ROLECALL = str(Path(sys.executable).parent / "rolecall")
@@ -21,6 +23,12 @@ def rolecall(aws: Aws, *argv: str) -> subprocess.CompletedProcess[str]:
                           timeout=120, check=False)
 
 
+def in_process(aws: Aws, *argv: str) -> subprocess.CompletedProcess[str]:
+    """The command in this process, where the test is not about processes (exec still is one)."""
+    return run(aws.env, *argv)
+
+
+@pytest.mark.slow
 def test_credential_process_with_a_role_arn_and_no_roles_toml(aws: Aws) -> None:
     assert not (aws.root / "roles.toml").exists()
     done = rolecall(aws, "credential-process", "--role-arn", DEPLOY, "--source-profile",
@@ -34,24 +42,27 @@ def test_credential_process_with_a_role_arn_and_no_roles_toml(aws: Aws) -> None:
     assert aws.assume_role_calls() == 1  # the second answer came from the disk cache
 
 
+@pytest.mark.slow
 def test_an_aws_config_line_with_a_role_arn_works_for_any_sdk(aws: Aws) -> None:
     aws.config(f"[profile ci]\ncredential_process = {ROLECALL} credential-process "
                f"--role-arn {DEPLOY} --source-profile default\n")
     session = boto3.Session(profile_name="ci")
     arn = session.client("sts").get_caller_identity()["Arn"]
     assert arn.startswith("arn:aws:sts::111122223333:assumed-role/Deploy/")
-    assert session.get_credentials().method == "custom-process"
+    credentials = session.get_credentials()
+    assert credentials is not None and credentials.method == "custom-process"
 
 
+@pytest.mark.slow
 def test_env_exec_and_whoami_with_a_role_arn(aws: Aws) -> None:
-    env = rolecall(aws, "env", "--role-arn", DEPLOY, "--format", "json")
+    env = in_process(aws, "env", "--role-arn", DEPLOY, "--format", "json")
     assert env.returncode == 0, env.stderr
     assert json.loads(env.stdout)["AWS_ACCESS_KEY_ID"].startswith("ASIA")
-    who = rolecall(aws, "whoami", "--role-arn", DEPLOY, "--output", "json")
+    who = in_process(aws, "whoami", "--role-arn", DEPLOY, "--output", "json")
     assert who.returncode == 0, who.stderr
     assert json.loads(who.stdout)["arn"].startswith("arn:aws:sts::111122223333:assumed-role/")
     code = "import boto3; print(boto3.client('sts').get_caller_identity()['Arn'])"
-    ran = rolecall(aws, "exec", "--role-arn", DEPLOY, "--", sys.executable, "-c", code)
+    ran = in_process(aws, "exec", "--role-arn", DEPLOY, "--", sys.executable, "-c", code)
     assert ran.returncode == 0, ran.stderr
     assert ran.stdout.startswith("arn:aws:sts::111122223333:assumed-role/Deploy/")
     assert aws.assume_role_calls() == 1
@@ -63,7 +74,7 @@ def test_role_arn_usage_errors(aws: Aws) -> None:
             (["env", "--profile", "prod", "--role-arn", DEPLOY], "not both"),
             (["credential-process", "--role-arn", "arn:aws:iam::1:role/x"],
              "--role-arn: expected an IAM role ARN")):
-        done = rolecall(aws, *argv)
+        done = in_process(aws, *argv)
         assert done.returncode == 1, (argv, done.stdout, done.stderr)
         assert said in done.stderr and done.stdout == ""
     assert aws.assume_role_calls() == 0

@@ -19,8 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import STATIC_KEY_ID, STATIC_SECRET, Aws
-from tests.test_cli import (
+from tests.cli_helpers import (
     ASSUMED,
     CHAINED,
     COMMANDS,
@@ -32,7 +31,9 @@ from tests.test_cli import (
     one_error_line,
     probe,
     rolecall,
+    run,
 )
+from tests.conftest import STATIC_KEY_ID, STATIC_SECRET, Aws
 
 STAGING_ROLE = "Staging"
 
@@ -68,6 +69,7 @@ def into_closed_pipe(env: dict[str, str], *args: str) -> subprocess.CompletedPro
     ["whoami", "--profile", "prod"], ["env", "--profile", "prod"], ["completion", "bash"],
     ["--help"], ["credential-process", "--profile", "prod"],
 ], ids=" ".join)
+@pytest.mark.slow
 def test_a_closed_pipe_ends_quietly(two: Aws, argv: list[str]) -> None:
     """bug: a BrokenPipeError traceback. Now: nothing on stderr, exit 141 (128 + SIGPIPE)."""
     done = into_closed_pipe(two.env, *argv)
@@ -77,6 +79,7 @@ def test_a_closed_pipe_ends_quietly(two: Aws, argv: list[str]) -> None:
     assert done.returncode in ((0, 141) if argv == ["--help"] else (141,))
 
 
+@pytest.mark.slow
 def test_a_cache_hit_into_a_closed_pipe_ends_quietly(prod: Aws) -> None:
     credential_process(prod.env)
     done = into_closed_pipe(prod.env, "credential-process", "--profile", "prod")
@@ -84,6 +87,7 @@ def test_a_cache_hit_into_a_closed_pipe_ends_quietly(prod: Aws) -> None:
 
 
 @pytest.mark.parametrize("reader", ["true", "head -1"])
+@pytest.mark.slow
 def test_piped_into_a_reader_that_stops(two: Aws, reader: str) -> None:
     """bug: `rolecall check | true` printed a traceback."""
     for command in ("list", "check", "setup-process", "explain --profile prod"):
@@ -121,6 +125,7 @@ class Silent:
 
 
 @pytest.mark.parametrize("argv", [["whoami"], ["credential-process", "--profile", "prod"]])
+@pytest.mark.slow
 def test_ctrl_c_exits_130_without_a_traceback(prod: Aws, argv: list[str]) -> None:
     silent = Silent()
     try:
@@ -136,6 +141,7 @@ def test_ctrl_c_exits_130_without_a_traceback(prod: Aws, argv: list[str]) -> Non
     assert "Traceback" not in err and out == ""
 
 
+@pytest.mark.slow
 def test_exec_gives_the_command_the_default_sigpipe(prod: Aws) -> None:
     """Python ignores SIGPIPE; `exec` must not pass that on (as subprocess does not), or
     `rolecall exec -- sh -c 'yes | head -1'` would never end."""
@@ -153,7 +159,7 @@ def test_exec_gives_the_command_the_default_sigpipe(prod: Aws) -> None:
 
 
 def whoami_json(env: dict[str, str], *args: str) -> dict[str, str]:
-    done = rolecall(env, *args)
+    done = run(env, *args)
     assert done.returncode == 0, done.stderr
     document: dict[str, str] = json.loads(done.stdout)
     return document
@@ -175,11 +181,11 @@ def test_profile_before_the_command(two: Aws) -> None:
     ["--profile", "prod", "env", "--format", "json"],
     ["--profile=prod", "env", "--format", "json"],
     ["--profile", "prod", "credential-process"],
-    ["--debug", "--profile", "prod", "exec", "--", sys.executable, "-c",
-     "import json, os; print(json.dumps(dict(os.environ)))"],
+    pytest.param(["--debug", "--profile", "prod", "exec", "--", sys.executable, "-c",
+                  "import json, os; print(json.dumps(dict(os.environ)))"], marks=pytest.mark.slow),
 ])
 def test_global_options_before_every_command(two: Aws, argv: list[str]) -> None:
-    done = rolecall(two.env, *argv)
+    done = run(two.env, *argv)
     assert done.returncode == 0, done.stderr
     values = json.loads(done.stdout)
     key = values.get("AWS_ACCESS_KEY_ID") or values.get("AccessKeyId")
@@ -193,7 +199,7 @@ def test_global_options_before_every_command(two: Aws, argv: list[str]) -> None:
 ])
 def test_a_global_option_a_command_has_no_use_for_is_a_usage_error(
         two: Aws, argv: list[str], option: str) -> None:
-    done = rolecall(two.env, *argv)
+    done = run(two.env, *argv)
     assert done.returncode == 2 and done.stdout == ""
     assert f"{option} does not apply to {argv[2]}" in done.stderr
     assert "applies to:" in done.stderr
@@ -206,19 +212,20 @@ def test_region_is_the_whoami_client_region(two: Aws) -> None:
     chosen = whoami_json(two.env, "--region", "ap-south-1", "whoami", "--profile", "prod",
                          "--output", "json")
     assert chosen["region"] == "ap-south-1"
-    text = rolecall(two.env, "whoami", "--region", "sa-east-1")
+    text = run(two.env, "whoami", "--region", "sa-east-1")
     assert "region:   sa-east-1" in text.stdout.splitlines()
 
 
+@pytest.mark.slow
 def test_region_is_the_region_env_and_exec_export(two: Aws) -> None:
-    done = rolecall(two.env, "--region", "ap-south-1", "env", "--profile", "prod", "--format",
+    done = run(two.env, "--region", "ap-south-1", "env", "--profile", "prod", "--format",
                     "json")
     values = json.loads(done.stdout)
     assert values["AWS_REGION"] == values["AWS_DEFAULT_REGION"] == "ap-south-1"
-    child = rolecall(two.env, "exec", "--profile", "staging", "--region", "us-west-2", "--",
+    child = run(two.env, "exec", "--profile", "staging", "--region", "us-west-2", "--",
                      sys.executable, "-c", "import os; print(os.environ['AWS_REGION'])")
     assert child.stdout == "us-west-2\n"
-    plain = json.loads(rolecall(two.env, "env", "--profile", "prod", "--format", "json").stdout)
+    plain = json.loads(run(two.env, "env", "--profile", "prod", "--format", "json").stdout)
     assert plain["AWS_REGION"] == "eu-west-1"
 
 
@@ -227,12 +234,12 @@ def test_region_is_the_region_env_and_exec_export(two: Aws) -> None:
 
 def _identity(env: dict[str, str], argv: list[str]) -> str:
     """The role a command's output gives, whatever form that output takes."""
-    done = rolecall(env, *argv)
+    done = run(env, *argv)
     assert done.returncode == 0, (argv, done.stderr)
     if argv[0] == "exec":
         return done.stdout.strip()
     if argv[0] == "explain":
-        return re.findall(r"assumes (\S+)", done.stdout)[0].rpartition("/")[2]
+        return str(re.findall(r"assumes (\S+)", done.stdout)[0]).rpartition("/")[2]
     values = json.loads(done.stdout)
     if argv[0] == "whoami":
         return str(values["arn"]).split("/")[1]
@@ -257,20 +264,21 @@ BY_ENVIRONMENT = {
 }
 
 
-@pytest.mark.parametrize("command", list(BY_ENVIRONMENT))
+@pytest.mark.parametrize("command", [pytest.param(name, marks=pytest.mark.slow) if name == "exec"
+                                     else name for name in BY_ENVIRONMENT])
 def test_aws_profile_is_the_default_profile(two: Aws, command: str) -> None:
     """bug (env, exec, credential-process): they demanded --profile."""
     argv = BY_ENVIRONMENT[command]
     env = {**two.env, "ROLECALL_DISABLE": "1"} if command == "exec" else two.env
     if command == "credential-process":
         env = {**env, "AWS_PROFILE": "prod"}
-        doc = credential_process(env, "prod")  # the same answer as with --profile (cached)
-        done = rolecall(env, *argv)
+        doc = credential_process(env, "prod", runner=run)  # as with --profile (cached)
+        done = run(env, *argv)
         assert done.returncode == 0, done.stderr
         assert json.loads(done.stdout) == doc
         env = {**env, "AWS_DEFAULT_PROFILE": "staging"}
-        assert json.loads(rolecall(env, *argv).stdout)["AccessKeyId"] == \
-            credential_process(env, "staging")["AccessKeyId"]
+        assert json.loads(run(env, *argv).stdout)["AccessKeyId"] == \
+            credential_process(env, "staging", runner=run)["AccessKeyId"]
         return
     assert _identity({**env, "AWS_PROFILE": "prod"}, argv) == "Deploy"
     # botocore reads AWS_DEFAULT_PROFILE first, and so does rolecall
@@ -282,11 +290,12 @@ def test_aws_profile_is_the_default_profile(two: Aws, command: str) -> None:
 
 @pytest.mark.parametrize("argv", [["env"], ["exec", "--", "true"], ["credential-process"]])
 def test_without_profile_or_aws_profile_the_default_is_named(two: Aws, argv: list[str]) -> None:
-    line = one_error_line(rolecall(two.env, *argv))
+    line = one_error_line(run(two.env, *argv))
     assert "profile 'default' (no --profile given, AWS_PROFILE unset) is not declared" in line
     assert "declared: prod, staging" in line
 
 
+@pytest.mark.slow
 def test_the_cache_hit_path_reads_aws_profile_without_botocore(prod: Aws) -> None:
     env = {**prod.env, "AWS_PROFILE": "prod"}
     first = credential_process(env)
@@ -301,18 +310,18 @@ def test_the_cache_hit_path_reads_aws_profile_without_botocore(prod: Aws) -> Non
 
 
 def test_cache_clear_takes_aws_profile_and_all_clears_everything(two: Aws) -> None:
-    credential_process(two.env, "prod")
-    credential_process(two.env, "staging")
+    credential_process(two.env, "prod", runner=run)
+    credential_process(two.env, "staging", runner=run)
     folder = two.root / "cache"
-    done = rolecall({**two.env, "AWS_PROFILE": "staging"}, "cache", "clear")
+    done = run({**two.env, "AWS_PROFILE": "staging"}, "cache", "clear")
     assert done.returncode == 0, done.stderr
     assert done.stdout == (f"removed 1 cache entry from {folder} (profile 'staging' from "
                            "AWS_PROFILE; --all for every profile)\n")
     assert len(list(folder.glob("*.json"))) == 1
-    everything = rolecall({**two.env, "AWS_PROFILE": "staging"}, "cache", "clear", "--all")
+    everything = run({**two.env, "AWS_PROFILE": "staging"}, "cache", "clear", "--all")
     assert everything.stdout == f"removed 1 cache entry from {folder}\n"
     assert list(folder.glob("*.json")) == []
-    unmanaged = one_error_line(rolecall({**two.env, "AWS_PROFILE": "ops"}, "cache", "clear"))
+    unmanaged = one_error_line(run({**two.env, "AWS_PROFILE": "ops"}, "cache", "clear"))
     assert "'ops' (from AWS_PROFILE; `rolecall cache clear --all` clears every profile)" in \
         unmanaged
 
@@ -322,7 +331,7 @@ def test_cache_clear_takes_aws_profile_and_all_clears_everything(two: Aws) -> No
 
 def test_bare_rolecall_lists_the_commands(two: Aws) -> None:
     """bug: one usage line and "the following arguments are required: COMMAND"."""
-    done = rolecall(two.env)
+    done = run(two.env)
     assert done.returncode == 2 and done.stdout == ""
     lines = done.stderr.splitlines()
     assert lines[0].startswith("usage: rolecall")
@@ -334,7 +343,7 @@ def test_bare_rolecall_lists_the_commands(two: Aws) -> None:
 
 def test_env_format_has_help(isolated: Path) -> None:
     """bug: `env --help` showed --format with no text."""
-    done = rolecall(dict(os.environ), "env", "--help")
+    done = run(dict(os.environ), "env", "--help")
     flat = " ".join(done.stdout.split())
     match = re.search(r"--format \{sh,fish,powershell,dotenv,json\} (\S[^-]*)", flat)
     assert match and "fish" in match[1] and "dotenv" in match[1], done.stdout
@@ -343,7 +352,7 @@ def test_env_format_has_help(isolated: Path) -> None:
 def test_check_without_a_file_says_how_to_make_one(aws: Aws) -> None:
     """bug: `check` lacked the `(run rolecall init)` hint that `list` gives."""
     for argv in (["check"], ["list"]):
-        line = one_error_line(rolecall(aws.env, *argv))
+        line = one_error_line(run(aws.env, *argv))
         assert f"no roles.toml at {aws.root / 'roles.toml'} (run `rolecall init`)" in line
 
 
@@ -353,7 +362,7 @@ def test_errors_do_not_repeat_rolecall(aws: Aws) -> None:
     aws.credentials("")  # the source profile has no credentials
     for argv in (["credential-process", "--profile", "prod"], ["env", "--profile", "prod"],
                  ["whoami", "--profile", "prod"]):
-        line = one_error_line(rolecall(aws.env, *argv))
+        line = one_error_line(run(aws.env, *argv))
         assert line.startswith("rolecall: error: ") and "could not get credentials" in line
         assert not re.search(r"rolecall: error: rolecall\b", line), line
         assert "'prod'" in line
@@ -364,7 +373,7 @@ def test_a_chained_error_names_the_profile_asked_for_and_the_path(aws: Aws) -> N
     aws.roles(PROD + '[profiles.partner]\nrole_arn = "arn:aws:iam::444455556666:role/P"\n'
               'source_profile = "prod"\n')
     aws.credentials("")  # prod's source has no credentials: the first link fails
-    line = one_error_line(rolecall(aws.env, "credential-process", "--profile", "partner"))
+    line = one_error_line(run(aws.env, "credential-process", "--profile", "partner"))
     assert line.startswith("rolecall: error: could not get credentials for profile 'partner' "
                            "(via 'prod', role arn:aws:iam::111122223333:role/Deploy): "), line
     assert "source_profile 'default'" in line
@@ -377,6 +386,7 @@ BROKEN = '[profiles.prod]\nrole_arn = "nope"\nsource_profile = "default"\n'
     ["whoami", "--profile", "prod"], ["credential-process", "--profile", "prod"],
     ["env", "--profile", "prod"], ["list"], ["check"], ["explain", "--profile", "prod"],
 ])
+@pytest.mark.slow
 def test_a_broken_roles_toml_is_reported_once(aws: Aws, argv: list[str]) -> None:
     """bug (whoami): printed as a warning and again as the error."""
     aws.roles(BROKEN)
@@ -386,6 +396,7 @@ def test_a_broken_roles_toml_is_reported_once(aws: Aws, argv: list[str]) -> None
     assert said.count("expected an IAM role ARN") == 1, said
 
 
+@pytest.mark.slow
 def test_a_broken_roles_toml_still_warns_where_nothing_else_says_so(aws: Aws) -> None:
     """whoami for a profile roles.toml does not declare: the file's problem is said once, as a
     warning when the profile still works (a mistake breaks only what it touches), else as the
@@ -398,6 +409,7 @@ def test_a_broken_roles_toml_still_warns_where_nothing_else_says_so(aws: Aws) ->
     assert "provider: shared-credentials-file" in done.stdout
 
 
+@pytest.mark.slow
 def test_debug_logs_what_rolecall_does_and_no_secret(prod: Aws) -> None:
     quiet = rolecall(prod.env, "credential-process", "--profile", "prod")
     issued = json.loads(quiet.stdout)
@@ -417,6 +429,7 @@ def test_debug_logs_what_rolecall_does_and_no_secret(prod: Aws) -> None:
         assert secret not in done.stderr + after.stderr
 
 
+@pytest.mark.slow
 def test_switch_roles_takes_any_number_of_profiles(aws: Aws) -> None:
     from tests.conftest import EXAMPLES, run_python
 

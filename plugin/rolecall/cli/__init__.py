@@ -21,7 +21,9 @@ INTERRUPTED = 130  # 128 + SIGINT
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; returns the exit status (0 ok, 1 error, 2 usage)."""
+    """Run the command line; returns the exit status (0 ok, 1 error, 2 usage; ``exec``: its
+    command's). Commands raise :class:`rolecall.cli._output.CliError`; the parser's ``run`` prints
+    it as one line."""
     args = sys.argv[1:] if argv is None else list(argv)
     try:
         if args[:1] == ["credential-process"]:
@@ -56,7 +58,9 @@ def _console() -> None:
 
 def default_profile() -> tuple[str, str]:
     """The profile when no ``--profile`` is given, and where it came from: as botocore decides,
-    ``AWS_DEFAULT_PROFILE``, then ``AWS_PROFILE``, then ``default``."""
+    ``AWS_DEFAULT_PROFILE``, then ``AWS_PROFILE``, then ``default``. A botocore-free copy of its
+    rule, for the cache-hit path (``explain`` asks botocore itself; a test keeps the two in step).
+    An empty variable is skipped here, where botocore would use the empty name and fail."""
     for variable in ("AWS_DEFAULT_PROFILE", "AWS_PROFILE"):
         value = os.environ.get(variable)
         if value:

@@ -14,21 +14,29 @@ import logging
 import sys
 from typing import Any
 
-__all__ = ["CliError", "configure_logging", "emit", "fail", "flush_warnings", "reported", "say"]
+__all__ = ["CliError", "configure_logging", "emit", "flush_warnings", "print_error", "reported",
+           "say"]
 
 _reported: list[str] = []
 
 
 class CliError(Exception):
-    """A problem the user can fix; its text is the whole message."""
+    """A problem the user can fix. Commands raise it; the command line's entry point prints its
+    text as one line (``rolecall: error: ...``) and exits with ``status`` (1 unless said: ``exec``
+    uses 126 and 127 as shells do)."""
+
+    def __init__(self, message: str, status: int = 1) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 def _one_line(text: str) -> str:
     return " ".join(str(text).split())
 
 
-def fail(message: str) -> int:
-    """Print ``rolecall: error: message`` on stderr (folded to one line); exit status 1.
+def print_error(message: str, status: int = 1) -> int:
+    """Print ``rolecall: error: message`` on stderr (folded to one line); returns ``status``.
+    Only the entry point calls it, for a :class:`CliError` or a library error; commands raise.
     A text that starts with "rolecall: " (a credential_process child's own error, passed on by
     botocore) does not get its "rolecall" repeated after the prefix."""
     one_line = _one_line(message)
@@ -36,7 +44,7 @@ def fail(message: str) -> int:
         one_line = one_line[len("rolecall: "):]
     reported(one_line)
     print(f"rolecall: error: {one_line}", file=sys.stderr)
-    return 1
+    return status
 
 
 def reported(text: str) -> None:
@@ -83,6 +91,7 @@ def configure_logging(debug: bool) -> None:
     """The ``rolecall`` logger for a command: DEBUG at once with ``--debug``, else warnings held
     and deduplicated. Only the ``rolecall`` logger: botocore's DEBUG lines carry session tokens."""
     global _held
+    _reported.clear()  # what an earlier command run in this process said is not this one's
     logger = logging.getLogger("rolecall")
     for handler in list(logger.handlers):
         logger.removeHandler(handler)

@@ -12,7 +12,7 @@ import sys
 
 from rolecall import __version__
 from rolecall.cli import default_profile
-from rolecall.cli._output import CliError, configure_logging, fail, flush_warnings
+from rolecall.cli._output import CliError, configure_logging, flush_warnings, print_error
 
 __all__ = ["GLOBAL_OPTIONS", "USES", "build", "run"]
 
@@ -301,7 +301,7 @@ def dispatch(ns: argparse.Namespace) -> int:
         return report.whoami(getattr(ns, "profile", None), getattr(ns, "region", None), output,
                              _role(ns))
     if command == "explain":
-        return report.explain(*_chosen(ns), output)
+        return report.explain(getattr(ns, "profile", None), output)
     if command == "check":
         return report.check()
     if command == "list":
@@ -358,10 +358,10 @@ def run(args: list[str]) -> int:
     try:
         return dispatch(ns)
     except CliError as exc:
-        return fail(str(exc))
+        return print_error(str(exc), exc.status)
     except Exception as exc:
         if type(exc).__module__.partition(".")[0] in ("rolecall", "botocore"):
-            return fail(str(exc))
+            return print_error(str(exc))
         raise
     finally:
         flush_warnings()

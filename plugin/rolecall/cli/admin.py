@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from rolecall import cache, config, request
 from rolecall.cache import store
-from rolecall.cli._output import fail, say
+from rolecall.cli._output import CliError, say
 
 __all__ = ["STARTER", "clear_cache", "init"]
 
@@ -31,7 +31,7 @@ STARTER = """\
 def init() -> int:
     path = config.locate()
     if path.exists():
-        return fail(f"{path} exists; not overwriting it")
+        raise CliError(f"{path} exists; not overwriting it")
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("x") as handle:
         handle.write(STARTER)
@@ -50,7 +50,7 @@ def clear_cache(profile: str | None, how: str = "") -> int:
         if loaded is None or not loaded.declares(profile):
             origin = f" (from {how}; `rolecall cache clear --all` clears every profile)" \
                 if how.startswith("AWS_") else ""
-            return fail(f"profile {profile!r}{origin} is not declared in {config.locate()}")
+            raise CliError(f"profile {profile!r}{origin} is not declared in {config.locate()}")
         loaded.profile(profile)  # a broken profile raises its ConfigError: it has no key
         # Its role credentials, and the MFA session that signs them (shared with every profile
         # of the same source and MFA device: clearing it means one new code for all of them).

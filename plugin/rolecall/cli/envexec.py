@@ -10,9 +10,9 @@ import subprocess
 import sys
 
 from rolecall import config, resolve
-from rolecall.cli._output import fail, flush_warnings
+from rolecall.cli._output import CliError, flush_warnings
 from rolecall.cli.fastpath import NEED_SECONDS
-from rolecall.cli.process import config_with, role_config
+from rolecall.cli.process import config_declaring, role_config
 from rolecall.temporary import TemporaryCredentials, utc_text
 
 __all__ = ["EXEC_VARIABLE", "FORMATS", "environment", "exec_command", "print_env"]
@@ -22,15 +22,15 @@ FORMATS = ("sh", "fish", "powershell", "dotenv", "json")
 REMOVED = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE")
 
 
-def environment(entry: TemporaryCredentials, profile: config.Profile,
+def environment(credentials: TemporaryCredentials, profile: config.Profile,
                 region: str | None = None) -> dict[str, str]:
     """The variables that make any AWS tool use these credentials; ``region`` (``--region``)
     replaces the profile's region."""
     variables = {
-        "AWS_ACCESS_KEY_ID": entry.access_key,
-        "AWS_SECRET_ACCESS_KEY": entry.secret_key,
-        "AWS_SESSION_TOKEN": entry.token,
-        "AWS_CREDENTIAL_EXPIRATION": utc_text(entry.expiry),
+        "AWS_ACCESS_KEY_ID": credentials.access_key,
+        "AWS_SECRET_ACCESS_KEY": credentials.secret_key,
+        "AWS_SESSION_TOKEN": credentials.token,
+        "AWS_CREDENTIAL_EXPIRATION": utc_text(credentials.expiry),
     }
     region = region or profile.region
     if region:
@@ -61,7 +61,7 @@ def render(variables: dict[str, str], fmt: str) -> str:
 
 def _credentials(name: str, how: str | None, role: tuple[str, str | None] | None
                  ) -> tuple[TemporaryCredentials, config.Profile]:
-    loaded, name = role_config(*role) if role else (config_with(name, how), name)
+    loaded, name = role_config(*role) if role else (config_declaring(name, how), name)
     return resolve.credentials(loaded, name, NEED_SECONDS), loaded.profiles[name]
 
 
@@ -69,8 +69,8 @@ def print_env(name: str, fmt: str, region: str | None = None, how: str | None = 
               role: tuple[str, str | None] | None = None) -> int:
     """Print the role's variables in ``fmt``; ``how`` says where the profile name came from;
     ``role``: --role-arn and --source-profile instead of a profile."""
-    entry, profile = _credentials(name, how, role)
-    sys.stdout.write(render(environment(entry, profile, region), fmt))
+    credentials, profile = _credentials(name, how, role)
+    sys.stdout.write(render(environment(credentials, profile, region), fmt))
     return 0
 
 
@@ -78,14 +78,14 @@ def exec_command(name: str, command: list[str], force: bool, region: str | None 
                  how: str | None = None, role: tuple[str, str | None] | None = None) -> int:
     """Run ``command`` with the role's credentials; its exit status is ours."""
     if not command:
-        return fail("nothing to run: rolecall exec --profile P -- COMMAND [ARGS...]")
+        raise CliError("nothing to run: rolecall exec --profile P -- COMMAND [ARGS...]")
     outer = os.environ.get(EXEC_VARIABLE)
     if outer and not force:
-        return fail(f"already inside `rolecall exec` for profile {outer!r}; nesting would hide "
+        raise CliError(f"already inside `rolecall exec` for profile {outer!r}; nesting would hide "
                     "that role (use --force to nest anyway)")
-    entry, profile = _credentials(name, how, role)
+    credentials, profile = _credentials(name, how, role)
     env = {k: v for k, v in os.environ.items() if k not in REMOVED}
-    env.update(environment(entry, profile, region))
+    env.update(environment(credentials, profile, region))
     env[EXEC_VARIABLE] = role[0] if role else name
     flush_warnings()  # exec replaces this process: say what there is to say now
     sys.stdout.flush()
@@ -97,8 +97,6 @@ def exec_command(name: str, command: list[str], force: bool, region: str | None 
             os.execvpe(command[0], command, env)  # noqa: S606 - the user's own command
         return subprocess.run(command, env=env, check=False).returncode
     except FileNotFoundError:
-        fail(f"command not found: {command[0]}")
-        return 127
+        raise CliError(f"command not found: {command[0]}", status=127) from None
     except PermissionError:
-        fail(f"command not executable: {command[0]}")
-        return 126
+        raise CliError(f"command not executable: {command[0]}", status=126) from None

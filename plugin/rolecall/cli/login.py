@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from rolecall import config
-from rolecall.cli._output import fail, say
+from rolecall.cli._output import CliError, say
 from rolecall.temporary import utc_text
 
 __all__ = ["login"]
@@ -29,7 +29,7 @@ def login(name: str, how: str, renew: bool = False) -> int:
     loaded = config.load()
     if loaded is None or not loaded.declares(name):
         origin = f" (from {how})" if how.startswith("AWS_") else ""
-        return fail(f"profile {name!r}{origin} is not declared in {config.locate()}")
+        raise CliError(f"profile {name!r}{origin} is not declared in {config.locate()}")
     loaded.profile(name)  # a broken profile raises its ConfigError
     chain: list[str] = []
     current: str | None = name
@@ -37,7 +37,7 @@ def login(name: str, how: str, renew: bool = False) -> int:
         chain.append(current)
         current = loaded.profiles[current].parent
     if not any(loaded.profiles[link].mfa_serial for link in chain):
-        return fail(f"profile {name!r} needs no MFA code (no mfa_serial in its chain): "
+        raise CliError(f"profile {name!r} needs no MFA code (no mfa_serial in its chain): "
                     "nothing to log in to")
     from rolecall import resolve, sts  # botocore, STS: only now
 
@@ -55,6 +55,6 @@ def login(name: str, how: str, renew: bool = False) -> int:
         if not profile.cache:
             say(f"{link}: cache = false: the session lives in this process only; every other "
                 "process asks for its own code")
-    entry = resolve.credentials(loaded, name)
-    say(f"{name}: role credentials expire {_until(entry.expiry)}")
+    credentials = resolve.credentials(loaded, name)
+    say(f"{name}: role credentials expire {_until(credentials.expiry)}")
     return 0

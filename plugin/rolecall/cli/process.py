@@ -13,9 +13,9 @@ from pathlib import Path
 
 from rolecall import config, resolve
 from rolecall.cli import fastpath
-from rolecall.cli._output import CliError, fail
+from rolecall.cli._output import CliError
 
-__all__ = ["config_with", "credential_process", "role_config", "setup_process"]
+__all__ = ["config_declaring", "credential_process", "role_config", "setup_process"]
 
 
 def credential_process(profile: str, how: str | None = None,
@@ -25,13 +25,11 @@ def credential_process(profile: str, how: str | None = None,
     (``--profile``, ``AWS_PROFILE``...), for messages. Loops (a source that runs rolecall for a
     profile being fetched) are caught by the library."""
     try:
-        loaded, profile = role_config(*role) if role else (config_with(profile, how), profile)
-        entry = resolve.credentials(loaded, profile, fastpath.NEED_SECONDS)
-    except CliError as exc:
-        return fail(str(exc))
+        loaded, profile = role_config(*role) if role else (config_declaring(profile, how), profile)
+        credentials = resolve.credentials(loaded, profile, fastpath.NEED_SECONDS)
     except Exception as exc:  # noqa: BLE001 - any failure is one line for the calling SDK
-        return fail(str(exc))
-    sys.stdout.write(fastpath.document(entry) + "\n")
+        raise CliError(str(exc)) from None
+    sys.stdout.write(fastpath.document(credentials) + "\n")
     return 0
 
 
@@ -49,7 +47,7 @@ def role_config(role_arn: str, source_profile: str | None) -> tuple[config.Confi
                                  for p in exc.problems)) from None
 
 
-def config_with(profile: str, how: str | None = None) -> config.Config:
+def config_declaring(profile: str, how: str | None = None) -> config.Config:
     """roles.toml, which must declare ``profile``; ``how`` names where the name came from when
     it was not ``--profile`` (an unset AWS_PROFILE surprises nobody twice)."""
     path = config.locate()
@@ -98,10 +96,10 @@ def setup_process(names: list[str], write: bool, force: bool) -> int:
     path = config.locate()
     loaded = config.load(path)
     if loaded is None:
-        return fail(f"no roles.toml at {path}")
+        raise CliError(f"no roles.toml at {path}")
     unknown = [name for name in names if not loaded.declares(name)]
     if unknown:
-        return fail(f"not declared in {path}: {', '.join(unknown)}")
+        raise CliError(f"not declared in {path}: {', '.join(unknown)}")
     profiles = [loaded.profile(name) for name in (names or sorted(loaded.profiles))]
     if not write:
         print("\n".join(stanza(p) for p in profiles), end="")
@@ -112,7 +110,7 @@ def setup_process(names: list[str], write: bool, force: bool) -> int:
     try:
         result = awsconfig.add_sections(target, {_section(p): stanza(p) for p in profiles}, force)
     except OSError as exc:  # a read-only ~/.aws, a lock file that is not ours: one clear line
-        return fail(f"cannot write {target}: {exc.strerror or exc}")
+        raise CliError(f"cannot write {target}: {exc.strerror or exc}") from None
     for section in result.added:
         print(f"added {section} to {target}")
     for section in result.replaced:

@@ -12,12 +12,10 @@ from typing import Any
 
 from rolecall import _bootstrap, config, request
 from rolecall.cache import store
-from rolecall.cli._output import emit, fail, reported, say
+from rolecall.cli._output import CliError, emit, reported, say
 from rolecall.temporary import utc_text
 
 __all__ = ["check", "explain", "list_profiles", "whoami"]
-
-_ENV_KEYS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
 
 
 def _when(moment: datetime | None) -> str:
@@ -50,7 +48,7 @@ def whoami(profile: str | None, region: str | None = None, output: str = "text",
         session = boto3.Session(profile_name=profile) if profile else boto3.Session()
     credentials = session.get_credentials()
     if credentials is None:
-        return fail(f"no credentials for profile {session.profile_name!r}")
+        raise CliError(f"no credentials for profile {session.profile_name!r}")
     client = session.client("sts", region_name=region)
     identity = client.get_caller_identity()
     expiry = getattr(credentials, "_expiry_time", None)
@@ -69,7 +67,7 @@ def whoami(profile: str | None, region: str | None = None, output: str = "text",
     return 0
 
 
-def _source(profile: config.Profile) -> dict[str, str]:
+def _describe_source(profile: config.Profile) -> dict[str, str]:
     """Where a profile's source credentials come from: type and name (JSON shape)."""
     if profile.parent is not None:
         return {"type": "rolecall_profile", "name": profile.parent}
@@ -78,11 +76,11 @@ def _source(profile: config.Profile) -> dict[str, str]:
     return {"type": "credential_source", "name": str(profile.credential_source)}
 
 
-_SOURCE_TEXT = {"rolecall_profile": "rolecall profile", "aws_profile": "AWS profile",
-                "credential_source": "credential_source"}
+_SOURCE_KIND_TEXT = {"rolecall_profile": "rolecall profile", "aws_profile": "AWS profile",
+                     "credential_source": "credential_source"}
 
 
-def _cache(loaded: config.Config, name: str) -> dict[str, str | None]:
+def _cache_state(loaded: config.Config, name: str) -> dict[str, str | None]:
     """The disk cache of a profile: state off | empty | valid | expired, and the expiration."""
     if not loaded.profiles[name].cache:
         return {"state": "off", "expiration": None}
@@ -117,24 +115,26 @@ def _no_file(path: Path) -> str:
 def list_profiles(output: str = "text") -> int:
     path, loaded, problems = read_config()
     if problems:
-        return fail("\n".join(str(problem) for problem in problems))
+        raise CliError("\n".join(str(problem) for problem in problems))
     if loaded is None:
-        return fail(_no_file(path))
+        raise CliError(_no_file(path))
     names = sorted(loaded.profiles)
     sessions = _mfa_sessions(loaded)
     if output == "json":
         emit({"config": str(path), "profiles": [
             {"name": name, "role_arn": loaded.profiles[name].role_arn,
-             "source": _source(loaded.profiles[name]), "region": loaded.profiles[name].region,
-             "cache": _cache(loaded, name), "mfa_session": sessions.get(name)}
+             "source": _describe_source(loaded.profiles[name]),
+             "region": loaded.profiles[name].region,
+             "cache": _cache_state(loaded, name), "mfa_session": sessions.get(name)}
             for name in names]})
         return 0
     rows = [("PROFILE", "ROLE", "SOURCE", "REGION", "CACHE", "MFA SESSION")]
     for name in names:
         profile = loaded.profiles[name]
-        source = _source(profile)
-        rows.append((name, profile.role_arn, f"{_SOURCE_TEXT[source['type']]} {source['name']}",
-                     profile.region or "-", _cache_text(_cache(loaded, name)),
+        source = _describe_source(profile)
+        rows.append((name, profile.role_arn,
+                     f"{_SOURCE_KIND_TEXT[source['type']]} {source['name']}",
+                     profile.region or "-", _cache_text(_cache_state(loaded, name)),
                      _session_cell(sessions.get(name))))
     # The MFA SESSION column only where some profile has mfa_session_duration.
     shown = 6 if sessions else 5
@@ -143,7 +143,7 @@ def list_profiles(output: str = "text") -> int:
         say("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) +
             "  " + row[shown - 1])
     if loaded.problems:
-        return fail(str(config.ConfigError(loaded.problems)))
+        raise CliError(str(config.ConfigError(loaded.problems)))
     return 0
 
 
@@ -182,7 +182,7 @@ def _aws_kind(settings: dict[str, Any]) -> str:
     return "no credentials in the AWS files (botocore would try container/instance metadata)"
 
 
-def _temporary_source(loaded: config.Config, name: str,
+def _why_source_is_temporary(loaded: config.Config, name: str,
                       aws: dict[str, dict[str, Any]]) -> str | None:
     """Why a profile's source, as the AWS files and the environment say now, gives temporary
     credentials (no MFA session possible), or None."""
@@ -220,7 +220,7 @@ def _mfa_sessions(loaded: config.Config) -> dict[str, dict[str, Any]]:
         if reason is None:
             if aws is None:
                 aws = _aws_profiles()
-            reason = _temporary_source(loaded, name, aws)
+            reason = _why_source_is_temporary(loaded, name, aws)
         key = request.mfa_session_key(loaded, name)
         found[name] = {"used": reason is None, "reason": reason, "id": None,
                        "duration_seconds": profile.mfa_session_duration,
@@ -256,7 +256,7 @@ def check() -> int:
             say(str(problem))
         return 1
     if loaded is None:
-        return fail(_no_file(path))
+        raise CliError(_no_file(path))
     aws = _aws_profiles()
     found = 0
     for name, profile in sorted(loaded.profiles.items()):
@@ -272,36 +272,22 @@ def check() -> int:
     return 0
 
 
-def explain(name: str, how: str, output: str = "text") -> int:
-    """How profile ``name`` resolves and why (``how``: --profile, AWS_PROFILE... or the default),
-    without fetching anything or printing a secret."""
+def explain(explicit: str | None, output: str = "text") -> int:
+    """How the profile a boto3 program would use resolves, and why (``explicit``: --profile, or
+    None for what the environment says), without fetching anything or printing a secret. Which
+    profile, and which provider wins, are botocore's decisions: they are asked of botocore."""
+    session = _program_session(explicit)
+    name, how = _profile_of(session, explicit)
     path, loaded, problems = read_config()
     if loaded is not None:  # only what touches this profile: other mistakes leave it alone
         problems = loaded.errors.get(name, ())
-    disabled = _bootstrap.disabled()
-    explicit = how == "--profile"
     report: dict[str, Any] = {
         "profile": name, "profile_from": "default" if how == "the default" else how,
         "config": str(path), "config_found": loaded is not None or bool(problems),
-        "problems": [str(problem) for problem in problems], "plugin_disabled": disabled,
-        "winner": None, "reason": None, "chain": []}
+        "problems": [str(problem) for problem in problems],
+        "plugin_disabled": _bootstrap.disabled(), "winner": None, "reason": None, "chain": []}
     if not problems:
-        env_keys = all(os.environ.get(k) for k in _ENV_KEYS)
-        managed = loaded is not None and name in loaded.profiles and not disabled
-        if env_keys and not explicit:
-            report["winner"] = "environment"
-            report["reason"] = ("AWS_ACCESS_KEY_ID is set and the profile was not passed "
-                                "explicitly; pass --profile / profile_name= to use the role")
-        elif managed:
-            report["winner"] = "rolecall"
-            report["reason"] = "the profile is declared in roles.toml" + (
-                "; environment keys are ignored because the profile was passed explicitly"
-                if env_keys else "")
-        else:
-            aws = _aws_profiles()
-            report["winner"] = "botocore"
-            report["reason"] = "not declared in roles.toml: " + (
-                _aws_kind(aws[name]) if name in aws else "not in the AWS files")
+        report["winner"], report["reason"] = _winner(session, name, explicit is not None)
         if loaded is not None and name in loaded.profiles:
             report["chain"] = _chain(loaded, name)
     if output == "json":
@@ -309,6 +295,81 @@ def explain(name: str, how: str, output: str = "text") -> int:
     else:
         _explain_text(report, how)
     return 1 if problems else 0
+
+
+def _program_session(explicit: str | None) -> Any:
+    """A botocore Session as a program of this environment makes it (``boto3.Session()`` or
+    ``boto3.Session(profile_name=explicit)``), with rolecall's initializer as the program has it
+    (installed here too, should this interpreter have skipped site-packages' start-up file)."""
+    import botocore.session
+
+    import rolecall
+
+    rolecall.install()
+    return botocore.session.Session(profile=explicit)
+
+
+def _profile_of(session: Any, explicit: str | None) -> tuple[str, str]:
+    """The profile ``session`` uses, as botocore decides (``--profile``, else the first of its
+    variables that is set, else ``default``), and where the name came from, for messages."""
+    value = session.get_config_variable("profile")
+    name = "default" if value is None else str(value)  # an empty variable: botocore fails
+    if explicit is not None:
+        return name, "--profile"
+    variables = session.session_var_map["profile"][1]  # botocore's own list, in its order
+    for variable in [variables] if isinstance(variables, str) else variables or ():
+        if value is not None and os.environ.get(variable) == value:
+            return name, str(variable)
+    return name, "the default"
+
+
+def _winner(session: Any, name: str, explicit: bool) -> tuple[str, str]:
+    """Which provider gives ``session`` its credentials, and why: botocore's resolver walked in
+    its own order, asking only providers that read nothing but the environment. botocore leaves
+    its environment provider out of the chain when the profile is passed explicitly."""
+    from botocore.credentials import EnvProvider
+    from botocore.exceptions import BotoCoreError
+
+    from rolecall.api import EnvironmentRoleProvider
+    from rolecall.provider import RolecallProvider
+
+    def unchanged(kind: str) -> tuple[str, str]:
+        declared = "declared in roles.toml, but ROLECALL_DISABLE is set: " \
+            if _bootstrap.disabled() and _declared(name) else "not declared in roles.toml: "
+        return "botocore", declared + kind
+
+    try:
+        providers = list(session.get_component("credential_provider").providers)
+    except BotoCoreError:  # ProfileNotFound, a broken AWS config: botocore raises it there
+        return unchanged("not in the AWS files")
+    for provider in providers:
+        method = getattr(provider, "METHOD", None)
+        if method == EnvProvider.METHOD:
+            try:
+                found = provider.load()
+            except BotoCoreError as exc:  # partial keys: botocore raises for every client
+                return "environment", f"botocore's environment provider fails: {exc}"
+            if found is not None:
+                return "environment", ("AWS_ACCESS_KEY_ID is set and the profile was not "
+                                       "passed explicitly; pass --profile / profile_name= to "
+                                       "use the role")
+        elif method == RolecallProvider.METHOD:
+            keys = EnvProvider().load() is not None if explicit else False
+            return "rolecall", "the profile is declared in roles.toml" + (
+                "; environment keys are ignored because the profile was passed explicitly"
+                if keys else "")
+        elif method == EnvironmentRoleProvider.METHOD:
+            return "rolecall", ("ROLECALL_ROLE_ARN is set: rolecall assumes that role, signed "
+                                f"by what botocore resolves for profile {name!r}")
+        else:
+            break
+    aws = _aws_profiles()
+    return unchanged(_aws_kind(aws[name]) if name in aws else "not in the AWS files")
+
+
+def _declared(name: str) -> bool:
+    loaded = read_config()[1]
+    return loaded is not None and name in loaded.profiles
 
 
 def _chain(loaded: config.Config, name: str) -> list[dict[str, Any]]:
@@ -323,7 +384,8 @@ def _chain(loaded: config.Config, name: str) -> list[dict[str, Any]]:
         signed_by_session = session is not None and session["used"]
         req = request.build_request(profile, source_is_temporary=profile.parent is not None or
                                     signed_by_session)
-        source: dict[str, Any] = {**_source(profile), "detail": None}
+        source: dict[str, Any] = {**_describe_source(profile), "detail": None}
+        over_cap = (profile.duration_seconds or 0) > request.CHAINED_MAX_DURATION
         if profile.parent is None and profile.source_profile is not None:
             src = profile.source_profile
             source["detail"] = _aws_kind(aws[src]) if src in aws else "NOT FOUND in the AWS files"
@@ -331,19 +393,17 @@ def _chain(loaded: config.Config, name: str) -> list[dict[str, Any]]:
             "profile": current, "role_arn": profile.role_arn,
             "role_session_name": req["RoleSessionName"],
             "duration_seconds": req["DurationSeconds"],
-            "duration_capped": bool((profile.parent or signed_by_session) and
-                                    (profile.duration_seconds or 0) > 3600),
-            "duration_capped_by": None if (profile.duration_seconds or 0) <= 3600 else
+            "duration_capped": bool((profile.parent or signed_by_session) and over_cap),
+            "duration_capped_by": None if not over_cap else
             "chaining" if profile.parent else "mfa_session" if signed_by_session else None,
-            "sts_region": profile.region or os.environ.get("AWS_REGION")
-            or os.environ.get("AWS_DEFAULT_REGION") or None,
+            "sts_region": request.region(profile),  # None: botocore decides (see the text)
             "sts_endpoint": request.sts_endpoint(profile) or None,
             "mfa_serial": profile.mfa_serial,
             "mfa_code_from": None if not profile.mfa_serial else
             ("command" if profile.mfa_token_command else "prompt"),
             "mfa_command": profile.mfa_token_command[0]
             if profile.mfa_serial and profile.mfa_token_command else None,
-            "cache": _cache(loaded, current),
+            "cache": _cache_state(loaded, current),
             "mfa_session": session,
             "source": source})
         current = profile.parent
@@ -395,12 +455,14 @@ def _explain_text(report: dict[str, Any], how: str) -> None:
     for depth, link in enumerate(report["chain"]):
         indent = "  " * depth
         say(f"{indent}{link['profile']}: assumes {link['role_arn']}")
-        capped = {"chaining": " (capped at 3600: chained)",
-                  "mfa_session": " (capped at 3600: signed by the MFA session, which AWS "
+        cap = request.CHAINED_MAX_DURATION
+        capped = {"chaining": f" (capped at {cap}: chained)",
+                  "mfa_session": f" (capped at {cap}: signed by the MFA session, which AWS "
                                  "treats as role chaining)"}.get(link["duration_capped_by"], "")
         say(f"{indent}  session name {link['role_session_name']}, duration "
             f"{link['duration_seconds']}s{capped}")
-        region = link["sts_region"] or "the source's region, else us-east-1"
+        region = link["sts_region"] or ("as botocore decides (the source profile's region, "
+                                        "else us-east-1)")
         endpoint = link["sts_endpoint"] or "the regional STS endpoint"
         say(f"{indent}  STS: region {region}, endpoint {endpoint}")
         if link["mfa_serial"]:
