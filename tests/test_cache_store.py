@@ -1,4 +1,5 @@
-"""The shared cache: one STS call and one MFA prompt across processes, safe files, kills."""
+"""The cache store (rolecall.cache.store): one STS call and one MFA prompt across processes, safe
+files, kills."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ import sys
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
+from botocore.credentials import ReadOnlyCredentials
 from botocore.exceptions import CredentialRetrievalError
 
 from rolecall import cache
@@ -54,6 +57,13 @@ def start_together(aws: Aws, count: int, profile: str = "prod",
     return results
 
 
+def frozen(profile: str) -> ReadOnlyCredentials:
+    """A new boto3 Session's credentials for ``profile``, as a program gets them."""
+    credentials = boto3.Session(profile_name=profile).get_credentials()
+    assert credentials is not None
+    return credentials.get_frozen_credentials()
+
+
 def entries(aws: Aws) -> list[Path]:
     folder = aws.root / "cache"
     return sorted(folder.glob("*.json")) if folder.exists() else []
@@ -78,7 +88,7 @@ def test_cache_false_keeps_credentials_off_disk(aws: Aws) -> None:
 
 def test_files_are_private(aws: Aws) -> None:
     aws.roles(PROD)
-    boto3.Session(profile_name="prod").get_credentials().get_frozen_credentials()
+    frozen("prod")
     folder = aws.root / "cache"
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
     files = list(folder.iterdir())
@@ -89,7 +99,7 @@ def test_files_are_private(aws: Aws) -> None:
 
 def test_entry_holds_only_what_rebuilds_credentials(aws: Aws) -> None:
     aws.roles(PROD)
-    boto3.Session(profile_name="prod").get_credentials().get_frozen_credentials()
+    frozen("prod")
     (path,) = entries(aws)
     assert set(json.loads(path.read_text())) == {
         "version", "AccessKeyId", "SecretAccessKey", "SessionToken", "Expiration", "ExpiresAt",
@@ -101,14 +111,14 @@ def test_loose_cache_folder_is_tightened(aws: Aws, caplog: pytest.LogCaptureFixt
     folder = aws.root / "cache"
     folder.mkdir(mode=0o755)
     folder.chmod(0o755)
-    boto3.Session(profile_name="prod").get_credentials().get_frozen_credentials()
+    frozen("prod")
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
     assert "tightened to 0700" in caplog.text
 
 
 def _refetch(aws: Aws) -> None:
     store.forget_memory()  # as a new process would start
-    boto3.Session(profile_name="prod").get_credentials().get_frozen_credentials()
+    frozen("prod")
 
 
 def test_a_new_process_reads_the_disk_entry(aws: Aws) -> None:
@@ -151,7 +161,7 @@ def test_expired_entries_are_pruned(aws: Aws) -> None:
     expired = TemporaryCredentials("ASIAOLD", "secret", "token",
                           expiry=datetime.now(timezone.utc) - timedelta(minutes=1), lifetime=900)
     old.write_text(json.dumps(cache.encode(expired)))
-    boto3.Session(profile_name="other").get_credentials().get_frozen_credentials()
+    frozen("other")
     assert old not in entries(aws) and not old.with_suffix(".lock").exists()
     assert len(entries(aws)) == 1
 
@@ -176,7 +186,7 @@ duration_seconds = 1800
 """)
     keys = set()
     for name in "abcde":
-        keys.add(boto3.Session(profile_name=name).get_credentials().get_frozen_credentials()
+        keys.add(frozen(name)
                  .access_key)
     assert len(keys) == 5 and len(entries(aws)) == 5
     assert aws.assume_role_calls() == 5
@@ -212,7 +222,7 @@ def test_mfa_command_runs_once_for_ten_processes(aws: Aws) -> None:
 
 def test_mfa_refresh_runs_the_command_again(aws: Aws) -> None:
     mfa_profile(aws, COUNTING_TOKEN)
-    credentials = boto3.Session(profile_name="prod").get_credentials()
+    credentials: Any = boto3.Session(profile_name="prod").get_credentials()
     first = credentials.get_frozen_credentials().access_key
     # Time passes: both the process's and the disk's credentials are now inside the window.
     soon = datetime.now(timezone.utc) + timedelta(seconds=30)
@@ -296,4 +306,4 @@ def test_a_process_killed_while_holding_the_lock_blocks_nobody(aws: Aws) -> None
 def test_mfa_command_failure_names_the_profile(aws: Aws) -> None:
     mfa_profile(aws, "print('no code here')")
     with pytest.raises(CredentialRetrievalError, match=r"'prod'.*no 6-digit code"):
-        boto3.Session(profile_name="prod").get_credentials().get_frozen_credentials()
+        frozen("prod")
