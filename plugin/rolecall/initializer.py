@@ -148,12 +148,9 @@ def _declare(profiles: Any) -> None:
 def _place(session: Any, resolver: Any, profile: str) -> None:
     """Put the provider for the session's profile into its resolver, botocore's way."""
     if _is_aio(session):
-        from rolecall import sessions
+        from rolecall import _placement
 
-        # The program's client has parsed botocore's data files: rolecall's fetch, in a worker
-        # thread beside the event loop, need not parse them again.
-        sessions.adopt_loader(session)
-        provider = _aio_provider(profile)
+        provider = _placement.aio_provider(session, profile)
     else:
         from rolecall.provider import RolecallProvider
 
@@ -169,61 +166,10 @@ def _place(session: Any, resolver: Any, profile: str) -> None:
 
 def _place_role_arn(session: Any, resolver: Any) -> None:
     """``ROLECALL_ROLE_ARN``: first in the chain, signed by the rest of the chain."""
-    first = resolver.providers[0].METHOD
-    if _is_aio(session):
-        try:
-            from aiobotocore.credentials import (  # type: ignore[import-untyped]
-                AioCredentialResolver,
-            )
+    from rolecall import _placement
 
-            from rolecall import aioprovider  # noqa: F401 - the supported-range check
-            from rolecall.api import AioEnvironmentRoleProvider
-        except ImportError as exc:
-            resolver.insert_before(first, _Unsupported(None, str(exc)))
-            return
-        chain = AioCredentialResolver(list(resolver.providers))
-        resolver.insert_before(first, AioEnvironmentRoleProvider(chain))
-        return
-    from botocore.credentials import CredentialResolver
-
-    from rolecall.api import EnvironmentRoleProvider
-
-    chain = CredentialResolver(list(resolver.providers))
-    resolver.insert_before(first, EnvironmentRoleProvider(chain.load_credentials))
+    _placement.role_arn(resolver, aio=_is_aio(session))
 
 
 def _is_aio(session: Any) -> bool:
     return any(cls.__module__.partition(".")[0] == "aiobotocore" for cls in type(session).__mro__)
-
-
-def _aio_provider(profile: str) -> Any:
-    try:
-        from rolecall.aioprovider import AioRolecallProvider
-    except ImportError as exc:
-        return _Unsupported(profile, str(exc))
-    return AioRolecallProvider(profile_name=profile)
-
-
-class _Unsupported:
-    """In an aiobotocore resolver where rolecall's async provider cannot run: a managed profile
-    raises (never a silent fall-through to its source's keys); others resolve as without it."""
-
-    METHOD = "rolecall"
-    CANONICAL_NAME = "custom-rolecall"
-
-    def __init__(self, profile_name: str | None, reason: str) -> None:
-        self.profile_name = profile_name  # None: every profile (ROLECALL_ROLE_ARN)
-        self.reason = reason
-
-    async def load(self) -> None:
-        from rolecall import config
-
-        if self.profile_name is None or config.managing(self.profile_name) is not None:
-            from botocore.exceptions import CredentialRetrievalError
-
-            what = (f"profile {self.profile_name!r} is declared in roles.toml"
-                    if self.profile_name else "ROLECALL_ROLE_ARN is set")
-            raise CredentialRetrievalError(
-                provider=self.METHOD,
-                error_msg=f"{what}, but rolecall cannot serve this aiobotocore session: "
-                          f"{self.reason}")
