@@ -117,8 +117,9 @@ def _digest(parts: dict[str, object]) -> str:
 
 def region(profile: Profile) -> str | None:
     """The region of the profile's STS call as far as roles.toml and the environment tell: its
-    ``region``, else ``AWS_REGION``, else ``AWS_DEFAULT_REGION``; None leaves it to the source
-    profile's botocore configuration, then us-east-1 (see :func:`rolecall.sts.sts_region`)."""
+    ``region``, else ``AWS_REGION`` (which newer AWS SDKs prefer), else ``AWS_DEFAULT_REGION``;
+    None leaves it to the profile's AWS config file, then us-east-1 (see
+    :func:`rolecall.sts.sts_region`). Part of the cache key."""
     return profile.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
 
 

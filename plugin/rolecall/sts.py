@@ -61,10 +61,12 @@ class AssumeRoleError(CredentialRetrievalError):
 
 
 def sts_region(profile: Profile, session: botocore.session.Session | None = None) -> str:
-    """The profile's region in roles.toml, else the region botocore configures for the profile,
-    else us-east-1."""
-    if profile.region:
-        return profile.region
+    """The region of the profile's STS call: :func:`rolecall.request.region` (roles.toml, then
+    ``AWS_REGION``, then ``AWS_DEFAULT_REGION``: what the cache key records), else the region
+    botocore configures for the profile in the AWS config file, else us-east-1."""
+    known = _request.region(profile)
+    if known:
+        return known
     if session is not None:
         try:
             region = session.get_config_variable("region")
@@ -72,7 +74,7 @@ def sts_region(profile: Profile, session: botocore.session.Session | None = None
             region = None
         if region:
             return str(region)
-    return _request.region(profile) or "us-east-1"
+    return "us-east-1"
 
 
 class _Source(NamedTuple):

@@ -16,7 +16,8 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
 
-__all__ = ["ADVISORY_MAX", "MANDATORY_MAX", "TemporaryCredentials", "fresh", "utc_text", "windows"]
+__all__ = ["ADVISORY_MAX", "MANDATORY_MAX", "TemporaryCredentials", "fresh", "parse_utc_text",
+           "utc_text", "windows"]
 
 ADVISORY_MAX = 15 * 60  # botocore's advisory window, for credentials that live an hour or more
 MANDATORY_MAX = 10 * 60  # botocore's mandatory window
@@ -46,6 +47,11 @@ def utc_text(moment: datetime | float) -> str:
     if not isinstance(moment, datetime):
         moment = datetime.fromtimestamp(moment, timezone.utc)
     return moment.astimezone(timezone.utc).strftime(_FORMAT)
+
+
+def parse_utc_text(text: str) -> datetime:
+    """The moment :func:`utc_text` wrote (ValueError for anything else)."""
+    return datetime.strptime(text, _FORMAT).replace(tzinfo=timezone.utc)
 
 
 class TemporaryCredentials:

@@ -13,7 +13,7 @@ from typing import Any
 from rolecall import _bootstrap, config, request
 from rolecall.cache import store
 from rolecall.cli._output import CliError, emit, reported, say
-from rolecall.temporary import utc_text
+from rolecall.temporary import parse_utc_text, utc_text
 
 __all__ = ["check", "explain", "list_profiles", "whoami"]
 
@@ -94,7 +94,7 @@ def _cache_text(state: dict[str, str | None]) -> str:
     expiration = state["expiration"]
     if expiration is None:
         return "empty"
-    return f"until {_when(datetime.fromisoformat(expiration.replace('Z', '+00:00')))}"
+    return f"until {_when(parse_utc_text(expiration))}"
 
 
 def read_config() -> tuple[Path, config.Config | None, tuple[config.Problem, ...]]:
@@ -461,8 +461,8 @@ def _explain_text(report: dict[str, Any], how: str) -> None:
                                  "treats as role chaining)"}.get(link["duration_capped_by"], "")
         say(f"{indent}  session name {link['role_session_name']}, duration "
             f"{link['duration_seconds']}s{capped}")
-        region = link["sts_region"] or ("as botocore decides (the source profile's region, "
-                                        "else us-east-1)")
+        region = link["sts_region"] or ("as botocore decides (the profile's region in the AWS "
+                                        "config file, else us-east-1)")
         endpoint = link["sts_endpoint"] or "the regional STS endpoint"
         say(f"{indent}  STS: region {region}, endpoint {endpoint}")
         if link["mfa_serial"]:
