@@ -16,8 +16,8 @@ import json
 import os
 import sys
 
-__all__ = ["CACHE_FILE_MAX", "JSON_MAX", "NOFOLLOW", "Unreadable", "cache_dir", "config_file",
-           "identity", "read_capped", "read_json", "why_untrusted"]
+__all__ = ["CACHE_FILE_MAX", "NOFOLLOW", "Unreadable", "cache_dir", "config_file", "identity",
+           "read_capped", "read_json", "why_untrusted"]
 
 NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _XDG = sys.platform.startswith(("linux", "freebsd", "openbsd", "netbsd"))

@@ -19,8 +19,7 @@ from typing import Any, cast
 
 from rolecall.config import Config, Problem, Profile
 
-__all__ = ["CHECKS", "CREDENTIAL_SOURCES", "MAX_DURATION", "MAX_MFA_SESSION", "MIN_DURATION",
-           "from_options", "tolerant"]
+__all__ = ["MAX_DURATION", "MIN_DURATION", "from_options", "tolerant"]
 
 CREDENTIAL_SOURCES = ("Environment", "Ec2InstanceMetadata", "EcsContainer")
 MIN_DURATION, MAX_DURATION = 900, 43200

@@ -25,7 +25,7 @@ import aiobotocore  # type: ignore[import-untyped]
 
 from rolecall import config, resolve, sessions
 
-__all__ = ["MAXIMUM", "MINIMUM", "SUPPORTED", "AioRoleCredentials", "AioRolecallProvider"]
+__all__ = ["AioRoleCredentials", "AioRolecallProvider"]
 
 logger = logging.getLogger("rolecall")
 

@@ -20,9 +20,8 @@ from botocore.credentials import CredentialProvider
 
 from rolecall import config
 
-__all__ = ["ENVIRONMENT", "ROLE_ARN_VARIABLE", "AioEnvironmentRoleProvider",
-           "EnvironmentRoleProvider", "credentials", "environment_config", "for_role",
-           "from_environment", "session"]
+__all__ = ["AioEnvironmentRoleProvider", "EnvironmentRoleProvider", "credentials", "for_role",
+           "session"]
 
 ROLE_ARN_VARIABLE = "ROLECALL_ROLE_ARN"
 # Variable -> roles.toml key. Only these: the CI case (keys in the environment, one role).

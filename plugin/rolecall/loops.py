@@ -16,7 +16,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["VARIABLE", "WAIT", "announced", "in_chain", "message"]
+__all__ = ["WAIT", "announced", "in_chain", "message"]
 
 VARIABLE = "ROLECALL_PROCESS_CHAIN"
 WAIT = 3.0  # seconds a profile that an ancestor is fetching may wait for its lock

@@ -16,7 +16,7 @@ import sys
 
 from rolecall.config import Profile
 
-__all__ = ["COMMAND_TIMEOUT", "MfaError", "token_for"]
+__all__ = ["MfaError", "token_for"]
 
 COMMAND_TIMEOUT = 60.0
 _CODE = re.compile(r"(?<!\d)\d{6}(?!\d)")

@@ -15,9 +15,8 @@ from typing import Any
 
 from rolecall.config import Config, Profile
 
-__all__ = ["CHAINED_MAX_DURATION", "DEFAULT_DURATION", "KEY_ENVIRONMENT", "build_request",
-           "cache_key", "default_session_name", "mfa_session_key", "mfa_session_unavailable",
-           "region", "sts_endpoint"]
+__all__ = ["CHAINED_MAX_DURATION", "KEY_ENVIRONMENT", "build_request", "cache_key",
+           "mfa_session_key", "mfa_session_unavailable", "region", "sts_endpoint"]
 
 logger = logging.getLogger("rolecall")
 

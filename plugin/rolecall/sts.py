@@ -26,7 +26,7 @@ from rolecall.config import Config, Profile
 from rolecall.request import build_request, sts_endpoint
 from rolecall.temporary import TemporaryCredentials
 
-__all__ = ["AssumeRoleError", "MfaSessionState", "assume", "mfa_session", "sts_region"]
+__all__ = ["AssumeRoleError", "assume", "mfa_session", "sts_region"]
 
 logger = logging.getLogger("rolecall")
 

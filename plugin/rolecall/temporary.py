@@ -16,8 +16,7 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
 
-__all__ = ["ADVISORY_MAX", "MANDATORY_MAX", "TemporaryCredentials", "fresh", "parse_utc_text",
-           "utc_text", "windows"]
+__all__ = ["TemporaryCredentials", "fresh", "parse_utc_text", "utc_text", "windows"]
 
 ADVISORY_MAX = 15 * 60  # botocore's advisory window, for credentials that live an hour or more
 MANDATORY_MAX = 10 * 60  # botocore's mandatory window

@@ -29,7 +29,7 @@ from datetime import datetime, timezone
 from rolecall import __version__, _files
 from rolecall.temporary import TemporaryCredentials, utc_text
 
-__all__ = ["decode", "encode", "entry_path", "folder", "read", "recall", "remember", "write"]
+__all__ = ["decode", "encode", "folder", "index_path", "read", "recall", "remember", "write"]
 
 _INDEX_FORMAT = 2  # 1: rolecall <= 0.x kept indexes without the version and file identity
 
@@ -39,7 +39,7 @@ def folder() -> str:
     return _files.cache_dir()
 
 
-def entry_path(directory: str, key: str) -> str:
+def _entry_path(directory: str, key: str) -> str:
     return os.path.join(directory, f"{key}.json")
 
 
@@ -93,7 +93,7 @@ def decode(doc: object) -> TemporaryCredentials | None:
 
 def read(directory: str, key: str) -> tuple[TemporaryCredentials | None, str | None]:
     """(credentials, None), or (None, why not: missing, refused, unreadable, corrupt)."""
-    doc, problem = _files.read_json(entry_path(directory, key), _files.CACHE_FILE_MAX)
+    doc, problem = _files.read_json(_entry_path(directory, key), _files.CACHE_FILE_MAX)
     if problem is not None:
         return None, problem
     credentials = decode(doc)
@@ -104,7 +104,7 @@ def write(directory: str, key: str, credentials: TemporaryCredentials) -> None:
     """Write an entry atomically, mode 0600 (OSError when the folder cannot take it)."""
     from rolecall import _private  # writing: never on the hit path
 
-    _private.write_json(directory, os.path.basename(entry_path(directory, key)),
+    _private.write_json(directory, os.path.basename(_entry_path(directory, key)),
                       encode(credentials))
 
 

@@ -11,9 +11,9 @@ live in memory and, unless a profile says ``cache = false``, on disk (:mod:`role
   folder, a relative path, a read-only or full disk, a lock that is not our regular file) is
   skipped with one warning: the credentials are served as with ``cache = false``.
 
-Refresh windows scale with the credentials' lifetime (:mod:`rolecall.lifetime`), so a 900-second
-role is not refreshed on every request the way botocore's fixed 15/10-minute windows would. No
-botocore import here.
+Refresh windows scale with the credentials' lifetime (:func:`rolecall.temporary.windows`), so a
+900-second role is not refreshed on every request the way botocore's fixed 15/10-minute windows
+would. No botocore import here.
 """
 
 from __future__ import annotations
