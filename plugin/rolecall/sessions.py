@@ -25,7 +25,8 @@ from rolecall.config import Config
 __all__ = ["COOPERATIVE", "InternalSession", "adopt_loader", "internal"]
 
 
-_loader: Any = None
+# The one botocore data loader every internal session shares ("loader"), once there is one.
+_shared: dict[str, Any] = {}
 # Set by the aiobotocore provider around its worker-thread fetch: an event loop is waiting.
 COOPERATIVE: contextvars.ContextVar[bool] = contextvars.ContextVar("rolecall_cooperative",
                                                                   default=False)
@@ -40,7 +41,6 @@ class InternalSession(botocore.session.Session):
 def internal(config: Config | None, profile: str | None = None) -> InternalSession:
     """A session resolving ``profile`` as botocore does without rolecall, calling STS on regional
     endpoints, and knowing ``config``'s profiles."""
-    global _loader
     session = InternalSession(profile=profile)
     if config is not None:
         # A broken AWS config: botocore reports it itself, where it is used.
@@ -49,13 +49,14 @@ def internal(config: Config | None, profile: str | None = None) -> InternalSessi
     session.set_config_variable("sts_regional_endpoints", "regional")
     # One data loader for all of them: each new loader parses botocore's 1 MB endpoints.json
     # again, holding the GIL for 10-20 ms (an event loop waiting on a fetch stalls for as long).
-    if _loader is not None:
-        session.register_component("data_loader", _loader)
+    loader = _shared.get("loader")
+    if loader is not None:
+        session.register_component("data_loader", loader)
     else:
         with contextlib.suppress(Exception):  # a profile botocore cannot find: it says so later
-            _loader = session.get_component("data_loader")
+            loader = _shared["loader"] = session.get_component("data_loader")
             if COOPERATIVE.get():
-                _loader.file_loader = _CooperativeFiles()
+                loader.file_loader = _CooperativeFiles()
     return session
 
 
@@ -93,11 +94,10 @@ class _PythonDecoder(json.JSONDecoder):
 def adopt_loader(session: Any) -> None:
     """Share the data loader a program's session has already built (it has parsed botocore's
     data files), so that rolecall's first fetch in the process parses nothing again."""
-    global _loader
-    if _loader is None:
+    if "loader" not in _shared:
         built = getattr(getattr(session, "_components", None), "_components", None)
         if isinstance(built, dict) and built.get("data_loader") is not None:
-            _loader = built["data_loader"]
+            _shared["loader"] = built["data_loader"]
 
 
 def _declare(profiles: MutableMapping[str, Any], config: Config) -> None:

@@ -72,7 +72,8 @@ class _Held(logging.Handler):
         self.records.append(record)
 
 
-_held: _Held | None = None
+# The handler holding this command's warnings ("held"), unless --debug prints them at once.
+_handlers: dict[str, _Held] = {}
 
 
 class _Format(logging.Formatter):
@@ -90,7 +91,6 @@ class _Format(logging.Formatter):
 def configure_logging(debug: bool) -> None:
     """The ``rolecall`` logger for a command: DEBUG at once with ``--debug``, else warnings held
     and deduplicated. Only the ``rolecall`` logger: botocore's DEBUG lines carry session tokens."""
-    global _held
     _reported.clear()  # what an earlier command run in this process said is not this one's
     logger = logging.getLogger("rolecall")
     for handler in list(logger.handlers):
@@ -101,18 +101,19 @@ def configure_logging(debug: bool) -> None:
         stream.setFormatter(_Format())
         logger.setLevel(logging.DEBUG)
         logger.addHandler(stream)
-        _held = None
+        _handlers.pop("held", None)
     else:
-        _held = _Held()
+        held = _handlers["held"] = _Held()
         logger.setLevel(logging.WARNING)
-        logger.addHandler(_held)
+        logger.addHandler(held)
 
 
 def flush_warnings() -> None:
     """Print the held warnings: each once, none the command already reported itself."""
-    if _held is None:
+    held = _handlers.get("held")
+    if held is None:
         return
-    records, _held.records = _held.records, []
+    records, held.records = held.records, []
     said = " ".join(_reported)
     seen: set[str] = set()
     formatter = _Format()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 
 from rolecall import __version__
 from rolecall.cli import default_profile
@@ -272,46 +273,78 @@ def _chosen(ns: argparse.Namespace) -> tuple[str, str]:
 
 
 def dispatch(ns: argparse.Namespace) -> int:
-    command = ns.command
-    output = getattr(ns, "output", "text")
-    if command == "credential-process":
-        from rolecall.cli import process
+    """Run the command ``ns`` names: each command's module is imported only when it runs."""
+    return _COMMANDS[ns.command](ns)
 
-        role = _role(ns)
-        return process.credential_process(*_chosen(ns), role=role)
-    if command == "setup-process":
-        from rolecall.cli import process
 
-        return process.setup_process(ns.profiles, ns.write, ns.force)
-    if command in ("env", "exec"):
-        from rolecall.cli import envexec
+def _credential_process(ns: argparse.Namespace) -> int:
+    from rolecall.cli import process
 
-        profile, how = _chosen(ns)
-        region = getattr(ns, "region", None)
-        role = _role(ns)
-        if command == "env":
-            return envexec.print_env(profile, ns.format, region, how, role)
-        argv = ns.argv[1:] if ns.argv[:1] == ["--"] else ns.argv
-        return envexec.exec_command(profile, argv, ns.force, region, how=how, role=role)
-    if command == "completion":
-        return _completion(ns)
-    from rolecall.cli import admin, report
+    return process.credential_process(*_chosen(ns), role=_role(ns))
 
-    if command == "whoami":
-        return report.whoami(getattr(ns, "profile", None), getattr(ns, "region", None), output,
-                             _role(ns))
-    if command == "explain":
-        return report.explain(getattr(ns, "profile", None), output)
-    if command == "check":
-        return report.check()
-    if command == "list":
-        return report.list_profiles(output)
-    if command == "init":
-        return admin.init()
-    if command == "login":
-        from rolecall.cli import login
 
-        return login.login(*_chosen(ns), renew=ns.renew)
+def _setup_process(ns: argparse.Namespace) -> int:
+    from rolecall.cli import process
+
+    return process.setup_process(ns.profiles, ns.write, ns.force)
+
+
+def _env(ns: argparse.Namespace) -> int:
+    from rolecall.cli import envexec
+
+    profile, how = _chosen(ns)
+    return envexec.print_env(profile, ns.format, getattr(ns, "region", None), how, _role(ns))
+
+
+def _exec(ns: argparse.Namespace) -> int:
+    from rolecall.cli import envexec
+
+    profile, how = _chosen(ns)
+    argv = ns.argv[1:] if ns.argv[:1] == ["--"] else ns.argv
+    return envexec.exec_command(profile, argv, ns.force, getattr(ns, "region", None), how=how,
+                                role=_role(ns))
+
+
+def _whoami(ns: argparse.Namespace) -> int:
+    from rolecall.cli import report
+
+    return report.whoami(getattr(ns, "profile", None), getattr(ns, "region", None),
+                         getattr(ns, "output", "text"), _role(ns))
+
+
+def _explain(ns: argparse.Namespace) -> int:
+    from rolecall.cli import report
+
+    return report.explain(getattr(ns, "profile", None), getattr(ns, "output", "text"))
+
+
+def _check(ns: argparse.Namespace) -> int:
+    from rolecall.cli import report
+
+    return report.check()
+
+
+def _list(ns: argparse.Namespace) -> int:
+    from rolecall.cli import report
+
+    return report.list_profiles(getattr(ns, "output", "text"))
+
+
+def _init(ns: argparse.Namespace) -> int:
+    from rolecall.cli import admin
+
+    return admin.init()
+
+
+def _login(ns: argparse.Namespace) -> int:
+    from rolecall.cli import login
+
+    return login.login(*_chosen(ns), renew=ns.renew)
+
+
+def _cache_clear(ns: argparse.Namespace) -> int:
+    from rolecall.cli import admin
+
     explicit = getattr(ns, "profile", None)
     if ns.every:
         if explicit:
@@ -365,3 +398,10 @@ def run(args: list[str]) -> int:
         raise
     finally:
         flush_warnings()
+
+
+_COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "credential-process": _credential_process, "setup-process": _setup_process, "env": _env,
+    "exec": _exec, "completion": _completion, "whoami": _whoami, "explain": _explain,
+    "check": _check, "list": _list, "init": _init, "login": _login, "cache": _cache_clear,
+}
