@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     import boto3
+    from botocore.credentials import RefreshableCredentials
 
     from rolecall.config import ConfigError
     from rolecall.provider import RolecallProvider
@@ -38,7 +39,8 @@ def assume(role_arn: str, *, session: "Any" = None, **options: "Any") -> "boto3.
     return api.session(role_arn, session=session, **options)  # type: ignore[no-any-return]
 
 
-def credentials(role_arn: str, *, session: "Any" = None, **options: "Any") -> "Any":
+def credentials(role_arn: str, *, session: "Any" = None,
+                **options: "Any") -> "RefreshableCredentials":
     """botocore refreshable credentials for ``role_arn`` (see :func:`assume`); nothing is fetched
     until they are first used."""
     from rolecall import api

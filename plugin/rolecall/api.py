@@ -19,6 +19,7 @@ from typing import Any
 from botocore.credentials import CredentialProvider
 
 from rolecall import config
+from rolecall.provider import RoleCredentials
 
 __all__ = ["AioEnvironmentRoleProvider", "EnvironmentRoleProvider", "credentials", "for_role",
            "session"]
@@ -34,7 +35,7 @@ ENVIRONMENT = {
 _IN_CODE = "rolecall.assume()"
 
 
-def credentials(role_arn: str, *, session: Any = None, **options: Any) -> Any:
+def credentials(role_arn: str, *, session: Any = None, **options: Any) -> RoleCredentials:
     """Refreshable botocore credentials for ``role_arn``; nothing is fetched until first use.
 
     ``options`` are roles.toml keys; without a source option (``source_profile``,
@@ -46,8 +47,6 @@ def credentials(role_arn: str, *, session: Any = None, **options: Any) -> Any:
             _IN_CODE, None, "session", "session, source_profile and credential_source exclude "
             "each other; keep one")])
     loaded, name = for_role(role_arn, _IN_CODE, session=session, **options)
-    from rolecall.provider import RoleCredentials
-
     return RoleCredentials(name, loaded)
 
 
@@ -83,8 +82,6 @@ def session(role_arn: str, *, session: Any = None, **options: Any) -> Any:
 def from_environment(source: Callable[[], Any]) -> Any:
     """The credentials ``ROLECALL_ROLE_ARN`` asks for, signed by what ``source`` resolves (the
     session's own chain, without rolecall). Raises ConfigError naming the variable."""
-    from rolecall.provider import RoleCredentials
-
     loaded, name = environment_config(source)
     return RoleCredentials(name, loaded)
 
