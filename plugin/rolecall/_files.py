@@ -98,11 +98,21 @@ def _open_regular(path: str, nofollow: bool) -> tuple[int, os.stat_result]:
 
 
 def _read_fd(fd: int, limit: int) -> bytes:
-    with os.fdopen(fd, "rb") as handle:
-        data = handle.read(limit + 1)
-    if len(data) > limit:
+    """At most ``limit`` bytes from ``fd`` (closed after), with plain reads: no file object."""
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        while size <= limit:
+            chunk = os.read(fd, min(limit + 1 - size, 1 << 16))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    finally:
+        os.close(fd)
+    if size > limit:
         raise Unreadable(f"larger than {limit} bytes")
-    return data
+    return b"".join(chunks)
 
 
 def read_capped(path: str, limit: int, *, nofollow: bool = False) -> bytes:

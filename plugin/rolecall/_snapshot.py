@@ -11,9 +11,9 @@ the profile names and regions straight from it without building any record.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
+import zlib
 from typing import Any
 
 from rolecall import __version__, _files
@@ -26,7 +26,11 @@ _MAX_CONFIG = 4 << 20  # config.MAX_BYTES (not imported: the Session path builds
 
 
 def _path(config_path: str) -> str:
-    digest = hashlib.sha256(os.path.abspath(config_path).encode()).hexdigest()[:24]
+    """One snapshot per roles.toml path. The name only spreads paths over files (a CRC: its first
+    use costs nothing, where hashlib's first SHA-256 costs ~50 us on every process's first
+    Session); the path inside the snapshot decides whether it is the right one."""
+    absolute = os.path.abspath(config_path)
+    digest = f"{zlib.crc32(absolute.encode()):08x}{len(absolute):04x}"
     return os.path.join(_files.cache_dir(), f"config-{digest}.snapshot")
 
 
