@@ -31,6 +31,8 @@ session = boto3.Session(profile_name=sys.argv[1])
 frozen = session.get_credentials().get_frozen_credentials()
 arn = session.client("sts").get_caller_identity()["Arn"]
 print(json.dumps({"key": frozen.access_key, "arn": arn,
+                  "account": getattr(frozen, "account_id", None),
+                  "refresh": type(session.get_credentials()).__name__,
                   "modules": sorted(m for m in sys.modules if m.startswith("rolecall")
                                     or m in ("tomllib", "tomli"))}))
 """
@@ -77,6 +79,9 @@ def test_a_new_process_answers_a_managed_profile_from_the_index(aws: Aws) -> Non
     again = first_session(aws)
     assert again["key"] == first["key"]
     assert ":assumed-role/Deploy/" in str(again["arn"])
+    # The same credentials object as the full path gives: refreshable, with the account id.
+    assert again["refresh"] == first["refresh"] == "RoleCredentials"
+    assert again["account"] == first["account"] == "111122223333"
     assert aws.assume_role_calls() == 1
     # No record of roles.toml, no TOML parser, no cache store, no STS machinery: the Session
     # layer's snapshot of the names, the index and the entry answer.
