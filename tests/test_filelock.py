@@ -132,8 +132,8 @@ def test_a_lock_file_removed_by_its_holder_is_not_shared_by_two_waiters(tmp_path
     assert fd is not None
     taken: list[int] = []
 
-    def wait() -> None:
-        waited = filelock.acquire(path, timeout=10)
+    def wait() -> None:  # no timeout: blocked in the kernel on the file it opened first
+        waited = filelock.acquire(path)
         assert waited is not None
         taken.append(waited)
 
