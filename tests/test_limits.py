@@ -19,7 +19,6 @@ from tests.conftest import PROD, Aws, credentials_of
 PROD_MFA = PROD + 'mfa_serial = "arn:aws:iam::111122223333:mfa/alice"\n'
 
 
-@pytest.mark.slow
 def test_a_hanging_mfa_command_is_stopped(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(mfa, "COMMAND_TIMEOUT", 1.0)
     aws.roles(PROD_MFA + f'mfa_token_command = ["{sys.executable}", "-c", '
