@@ -442,7 +442,7 @@ def test_advisory_refresh_failure_keeps_the_current_credentials(
         assert recovered.attempts == 1 and aws.assume_role_calls() == 2
 
 
-@pytest.mark.parametrize("fault", first_fast(["throttle", "refused"]))
+@pytest.mark.parametrize("fault", first_fast(["refused", "throttle"]))
 def test_mandatory_refresh_failure_raises(aws: Aws, proxy: FaultProxy,
                                           fault: Mode | Literal["refused"],
                                           sent: pytest.LogCaptureFixture) -> None:

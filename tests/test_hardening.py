@@ -445,8 +445,9 @@ def test_a_tampered_entry_is_a_miss_for_both_readers(aws: Aws, name: str) -> Non
     assert cache.lookup(key) is None
 
 
-@pytest.mark.parametrize("name", first_fast(["lifetime -inf", "access key a list",
-                                             "expiration not a date"]))
+# Quick tier: test_a_tampered_entry_is_a_miss_for_both_readers (in-process, every tampering).
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["lifetime -inf", "access key a list", "expiration not a date"])
 def test_credential_process_hands_out_no_tampered_entry(aws: Aws, name: str) -> None:
     aws.roles(PROD)
     process_credentials(aws)  # a miss: fills the entry and the index
@@ -458,7 +459,8 @@ def test_credential_process_hands_out_no_tampered_entry(aws: Aws, name: str) -> 
     assert aws.assume_role_calls() == 2  # the tampered entry was a miss
 
 
-@pytest.mark.parametrize("name", first_fast(["lifetime -inf", "lifetime negative"]))
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["lifetime -inf", "lifetime negative"])
 def test_env_hands_out_no_tampered_entry(aws: Aws, name: str) -> None:
     aws.roles(PROD)
     process_credentials(aws)
