@@ -16,13 +16,16 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/python examples/demo.py
 
-## test: lint, type-check and run the whole test suite
+## test: lint, type-check and run the whole test suite (one process), with branch coverage of the
+## library code run in the pytest process (not of the subprocesses tests start); the floor is
+## fail_under in pyproject.toml
 test: $(STAMP) shells lint typecheck
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest --cov --cov-report=term $(PYTEST_ARGS)
 
-## test-fast: lint, type-check and the suite without the tests marked slow (no wheels, no venvs)
+## test-fast: lint, type-check and the suite without the tests marked slow (no wheels, no venvs,
+## nothing over ~1 s), on two workers (pytest-xdist: each has its own STS emulator); < 60 s
 test-fast: $(STAMP) shells lint typecheck
-	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not slow" -n 2 $(PYTEST_ARGS)
 
 ## shells: zsh and fish for the completion tests; installed with apt-get when missing and root
 ## (as in CI); otherwise their tests are skipped, saying why

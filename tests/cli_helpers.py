@@ -35,12 +35,6 @@ VERSION1_KEYS = {"Version", "AccessKeyId", "SecretAccessKey", "SessionToken", "E
 ENV_KEYS = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
             "AWS_CREDENTIAL_EXPIRATION"}
 
-PROD = f"""
-[profiles.prod]
-role_arn = "{DEPLOY}"
-source_profile = "default"
-region = "eu-west-1"
-"""
 PROD_NO_REGION = f"""
 [profiles.prod]
 role_arn = "{DEPLOY}"

@@ -16,15 +16,17 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import pytest
 
 if TYPE_CHECKING:
     from tests.venvs import Venv
+
+_Credentials_co = TypeVar("_Credentials_co", covariant=True)
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -33,6 +35,35 @@ UV_CACHE_DIR = os.environ.get("UV_CACHE_DIR") or str(Path.home() / ".cache" / "u
 
 STATIC_KEY_ID = "AKIAIOSFODNN7EXAMPLE"
 STATIC_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+
+# The role most tests assume, and the roles.toml most tests start from (one place: issue 15).
+ROLE = "arn:aws:iam::111122223333:role/Deploy"
+PROD = f"""
+[profiles.prod]
+role_arn = "{ROLE}"
+source_profile = "default"
+region = "eu-west-1"
+"""
+
+
+def first_fast(values: Iterable[Any]) -> list[Any]:
+    """Parameters of one behaviour: the first case runs in the quick tier, the others are marked
+    slow (``make test`` runs them all). A tuple is the values of several argument names."""
+    cases = list(values)
+    return cases[:1] + [pytest.param(*case if isinstance(case, tuple) else (case,),
+                                     marks=pytest.mark.slow) for case in cases[1:]]
+
+
+class _HasCredentials(Protocol[_Credentials_co]):
+    def get_credentials(self) -> _Credentials_co | None: ...
+
+
+def credentials_of(session: _HasCredentials[_Credentials_co]) -> _Credentials_co:
+    """``session.get_credentials()`` where a test expects credentials: fails here when there are
+    none, rather than with an AttributeError on None a line later (and mypy knows)."""
+    found = session.get_credentials()
+    assert found is not None, f"{session!r} found no credentials"
+    return found
 
 
 @dataclass

@@ -5,13 +5,19 @@ profiles (validation, cache keys, disk cache, single flight). STS is the local e
 from __future__ import annotations
 
 import sys
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, cast
 
 import boto3
 import botocore.session
 import pytest
+from botocore.credentials import RefreshableCredentials
 
 import rolecall
-from tests.conftest import STATIC_KEY_ID, STATIC_SECRET, Aws, run_python
+from tests.conftest import STATIC_KEY_ID, STATIC_SECRET, Aws, credentials_of, run_python
+
+if TYPE_CHECKING:
+    from mypy_boto3_sts import STSClient
 
 DEPLOY = "arn:aws:iam::111122223333:role/Deploy"
 AUDIT = "arn:aws:iam::444455556666:role/Audit"
@@ -29,7 +35,7 @@ def arn(session: boto3.Session) -> str:
 def test_assume_from_just_an_arn(aws: Aws) -> None:
     session = rolecall.assume(DEPLOY)  # source: botocore's default chain (the default profile)
     assert arn(session).startswith("arn:aws:sts::111122223333:assumed-role/Deploy/")
-    assert session.get_credentials().method == "rolecall"
+    assert credentials_of(session).method == "rolecall"
     assert aws.assume_role_calls() == 1
 
 
@@ -40,12 +46,13 @@ def test_a_role_in_another_account_with_options(aws: Aws) -> None:
     assert session.region_name == "eu-west-1"
 
 
+@pytest.mark.slow
 def test_switching_roles_over_accounts_once_per_role(aws: Aws) -> None:
     roles = [f"arn:aws:iam::{n:012d}:role/Audit" for n in range(100000000001, 100000000006)]
     for role in roles:
         assert f"::{role.split(':')[4]}:assumed-role/Audit/" in arn(rolecall.assume(role))
     for role in roles:
-        rolecall.assume(role).get_credentials().get_frozen_credentials()
+        credentials_of(rolecall.assume(role)).get_frozen_credentials()
     assert aws.assume_role_calls() == 5
     code = ("import rolecall, sys\n"
             "for role in sys.argv[1:]:\n"
@@ -57,9 +64,9 @@ def test_switching_roles_over_accounts_once_per_role(aws: Aws) -> None:
 
 def test_a_roles_toml_profile_with_the_same_parameters_shares_the_entry(aws: Aws) -> None:
     aws.roles(f'[profiles.prod]\nrole_arn = "{DEPLOY}"\nsource_profile = "default"\n')
-    boto3.Session(profile_name="prod").get_credentials().get_frozen_credentials()
+    credentials_of(boto3.Session(profile_name="prod")).get_frozen_credentials()
     same = rolecall.assume(DEPLOY, source_profile="default")
-    same.get_credentials().get_frozen_credentials()
+    credentials_of(same).get_frozen_credentials()
     assert aws.assume_role_calls() == 1
 
 
@@ -67,11 +74,13 @@ def test_chaining_from_code_with_a_session(aws: Aws) -> None:
     first = rolecall.assume(DEPLOY)
     second = rolecall.assume(AUDIT, session=first, duration_seconds=7200)
     assert "assumed-role/Audit/" in arn(second)
-    remaining = second.get_credentials()._seconds_remaining()
+    refreshable = credentials_of(second)
+    assert isinstance(refreshable, RefreshableCredentials)
+    remaining = (vars(refreshable)["_expiry_time"] - datetime.now(timezone.utc)).total_seconds()
     assert remaining <= 3600  # role chaining: capped at one hour
     chained = rolecall.assume(AUDIT, source_profile="prod-missing")
     with pytest.raises(rolecall.AssumeRoleError, match="prod-missing"):
-        chained.get_credentials().get_frozen_credentials()
+        credentials_of(chained).get_frozen_credentials()
 
 
 def test_chaining_from_a_roles_toml_profile(aws: Aws) -> None:
@@ -85,10 +94,9 @@ def test_credentials_for_a_plain_botocore_session(aws: Aws) -> None:
     credentials = rolecall.credentials(DEPLOY)
     assert aws.assume_role_calls() == 0  # nothing fetched until first used
     core = botocore.session.Session()
-    client = core.create_client("sts", region_name="us-east-1",
-                                aws_access_key_id=credentials.access_key,
-                                aws_secret_access_key=credentials.secret_key,
-                                aws_session_token=credentials.token)
+    client = cast("STSClient", core.create_client(
+        "sts", region_name="us-east-1", aws_access_key_id=credentials.access_key,
+        aws_secret_access_key=credentials.secret_key, aws_session_token=credentials.token))
     assert "assumed-role/Deploy/" in client.get_caller_identity()["Arn"]
     assert "SECRET" not in repr(credentials).upper()
 

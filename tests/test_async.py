@@ -19,7 +19,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, TypeVar
 
-import aiobotocore.session
+import aiobotocore.session  # type: ignore[import-untyped]
 import boto3
 import fsspec.asyn
 import pandas as pd
@@ -158,6 +158,7 @@ def test_unmanaged_profiles_resolve_as_without_rolecall(aws: Aws, bucket: str) -
     assert aws.assume_role_calls() == 0
 
 
+@pytest.mark.slow
 def test_twenty_concurrent_coroutines_on_a_cold_cache_make_one_assume_role(aws: Aws) -> None:
     aws.roles(DATA)
 
@@ -233,6 +234,7 @@ def test_broken_profile_raises_its_config_error(aws: Aws) -> None:
     assert str(path) in message and "'data'" in message and "'duration_seconds'" in message
 
 
+@pytest.mark.slow
 def test_sts_failure_is_an_error_never_the_source_keys(aws: Aws) -> None:
     with FaultProxy(aws.emulator.url, mode="503") as proxy:
         aws.roles(DATA + f'sts_endpoint_url = "{proxy.url}"\n')
@@ -242,6 +244,8 @@ def test_sts_failure_is_an_error_never_the_source_keys(aws: Aws) -> None:
     assert STATIC_SECRET not in str(caught.value)
 
 
+# Timing: measured in the full (serial) tier, where no other test shares the CPU.
+@pytest.mark.slow
 def test_cold_fetch_does_not_block_the_event_loop(aws: Aws) -> None:
     """STS answers after 500 ms: a 1 ms ticker keeps ticking meanwhile."""
     with FaultProxy(aws.emulator.url, delay=0.5) as proxy:
@@ -285,6 +289,7 @@ def test_provider_is_lazy_and_keeps_secrets_out_of_reprs(aws: Aws) -> None:
 
     async def main() -> tuple[Any, str, Any]:
         credentials = await AioRolecallProvider(profile_name="data").load()
+        assert credentials is not None
         before = repr(credentials)
         frozen = await credentials.get_frozen_credentials()
         return credentials, before, frozen
@@ -420,7 +425,7 @@ def test_the_cooperative_json_loader_reads_what_botocore_reads() -> None:
     from rolecall import sessions
 
     ours = botocore.loaders.create_loader()
-    ours.file_loader = sessions._CooperativeFiles()
+    ours.file_loader = sessions._CooperativeFiles()  # type: ignore[assignment]  # duck-typed
     theirs = botocore.loaders.create_loader()
     assert ours.load_data("endpoints") == theirs.load_data("endpoints")
     assert ours.load_service_model("sts", "service-2") == \

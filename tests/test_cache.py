@@ -14,13 +14,11 @@ import pytest
 
 from rolecall import __version__, _files, cache, request
 from rolecall.temporary import TemporaryCredentials
+from tests.conftest import PROD as SHARED_PROD
 from tests.conftest import Aws
 
-PROD = """
-[profiles.prod]
-role_arn = "arn:aws:iam::111122223333:role/Deploy"
-source_profile = "default"
-"""
+# The shared profile without its region: the environment's region is then part of the key.
+PROD = SHARED_PROD.replace('region = "eu-west-1"\n', "")
 
 # A new process's first Session for a profile: who it is, and which of rolecall's modules it
 # needed (printed as JSON on the last line).

@@ -22,13 +22,7 @@ from botocore.exceptions import CredentialRetrievalError
 from rolecall import cache
 from rolecall.cache import store
 from rolecall.temporary import TemporaryCredentials
-from tests.conftest import Aws
-
-PROD = """
-[profiles.prod]
-role_arn = "arn:aws:iam::111122223333:role/Deploy"
-source_profile = "default"
-"""
+from tests.conftest import PROD, Aws, first_fast
 
 # An unmodified program, started N times at once: waits for the go file, then gets credentials.
 WORKER = """
@@ -69,7 +63,7 @@ def entries(aws: Aws) -> list[Path]:
     return sorted(folder.glob("*.json")) if folder.exists() else []
 
 
-@pytest.mark.parametrize("count", [1, 5, 20])
+@pytest.mark.parametrize("count", first_fast([1, 5, 20]))
 def test_processes_started_together_make_one_assume_role(aws: Aws, count: int) -> None:
     aws.roles(PROD)
     results = start_together(aws, count)
@@ -212,6 +206,7 @@ def token_runs(aws: Aws) -> int:
     return len(log.read_text().splitlines()) if log.exists() else 0
 
 
+@pytest.mark.slow
 def test_mfa_command_runs_once_for_ten_processes(aws: Aws) -> None:
     mfa_profile(aws, COUNTING_TOKEN)
     results = start_together(aws, 10)

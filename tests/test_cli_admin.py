@@ -12,14 +12,13 @@ import pytest
 
 from tests.cli_helpers import (
     COMMANDS,
-    PROD,
     STAGING,
     credential_process,
     one_error_line,
     python,
     run,
 )
-from tests.conftest import Aws
+from tests.conftest import PROD, Aws
 
 # --- init ------------------------------------------------------------------------------------
 

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli_helpers import COMMANDS, PROD, ROLECALL, STAGING
-from tests.conftest import Aws
+from tests.cli_helpers import COMMANDS, ROLECALL, STAGING
+from tests.conftest import PROD, Aws
 
 FORMATS = {"sh", "fish", "powershell", "dotenv", "json"}
 PROFILES = {"prod", "staging"}

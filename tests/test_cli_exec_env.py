@@ -20,7 +20,6 @@ from tests.cli_helpers import (
     ASSUMED,
     ENV_KEYS,
     EXPIRATION,
-    PROD,
     PROD_NO_REGION,
     ROLECALL,
     caller_arn,
@@ -30,7 +29,7 @@ from tests.cli_helpers import (
     rolecall,
     run,
 )
-from tests.conftest import EXAMPLES, Aws
+from tests.conftest import EXAMPLES, PROD, Aws
 
 
 @pytest.fixture

@@ -16,13 +16,12 @@ from tests.cli_helpers import (
     CANARY,
     CHAINED,
     DEPLOY,
-    PROD,
     STAGING,
     credential_process,
     one_error_line,
     run,
 )
-from tests.conftest import ROOT, STATIC_KEY_ID, Aws
+from tests.conftest import PROD, ROOT, STATIC_KEY_ID, Aws
 
 MFA = ('mfa_serial = "arn:aws:iam::111122223333:mfa/alice"\n'
        'mfa_token_command = ["ykman", "oath", "accounts", "code"]\n')

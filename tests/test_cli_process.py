@@ -20,7 +20,6 @@ from tests.cli_helpers import (
     ACCOUNT,
     ASSUMED,
     EXPIRATION,
-    PROD,
     PROD_NO_REGION,
     ROLECALL,
     STAGING,
@@ -36,7 +35,7 @@ from tests.cli_helpers import (
     run,
     stanza,
 )
-from tests.conftest import Aws
+from tests.conftest import PROD, Aws
 from tests.venvs import Venv
 
 

@@ -17,13 +17,12 @@ from tests.cli_helpers import (
     CANARY,
     CHAINED,
     DEPLOY,
-    PROD,
     STAGING,
     credential_process,
     one_error_line,
     run,
 )
-from tests.conftest import STATIC_KEY_ID, Aws
+from tests.conftest import PROD, STATIC_KEY_ID, Aws
 
 
 @pytest.fixture

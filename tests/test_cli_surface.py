@@ -24,7 +24,6 @@ from tests.cli_helpers import (
     CHAINED,
     COMMANDS,
     PROBE,
-    PROD,
     ROLECALL,
     STAGING,
     credential_process,
@@ -33,7 +32,7 @@ from tests.cli_helpers import (
     rolecall,
     run,
 )
-from tests.conftest import STATIC_KEY_ID, STATIC_SECRET, Aws
+from tests.conftest import PROD, STATIC_KEY_ID, STATIC_SECRET, Aws
 
 STAGING_ROLE = "Staging"
 

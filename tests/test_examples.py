@@ -6,6 +6,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import EXAMPLES, Aws, run_python
 
 ROLES = """
@@ -21,6 +23,7 @@ role_arn = "arn:aws:iam::444455556666:role/Developer"
 """
 
 
+@pytest.mark.slow
 def test_demo_sets_itself_up_and_shows_the_role(isolated: object) -> None:
     done = subprocess.run([sys.executable, str(EXAMPLES / "demo.py")], capture_output=True,
                           text=True, timeout=180, check=False)
@@ -35,6 +38,7 @@ def test_example_config_is_valid() -> None:
     assert parsed.profiles
 
 
+@pytest.mark.slow
 def test_cross_account_script(aws: Aws) -> None:
     aws.roles(ROLES)
     done = run_python(EXAMPLES / "cross_account.py", {**aws.env, "AWS_PROFILE": "dev"})
@@ -78,6 +82,7 @@ def test_in_code_cross_account(aws: Aws) -> None:
     assert account == "444455556666" and "assumed-role/Audit/" in arn
 
 
+@pytest.mark.slow
 def test_in_code_session_from_the_assumed_role(aws: Aws) -> None:
     done = run_python(IN_CODE / "session_from_role.py", aws.env, sys.executable, DEPLOY, AUDIT)
     assert done.returncode == 0, done.stderr
@@ -86,6 +91,7 @@ def test_in_code_session_from_the_assumed_role(aws: Aws) -> None:
     assert aws.assume_role_calls() == 2
 
 
+@pytest.mark.slow
 def test_in_code_switch_roles_over_accounts(aws: Aws) -> None:
     accounts = ["111111111111", "222222222222", "333333333333"]
     done = run_python(IN_CODE / "switch_roles.py", aws.env, sys.executable, "Audit", *accounts)

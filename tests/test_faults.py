@@ -44,7 +44,7 @@ from botocore.exceptions import CredentialRetrievalError
 from rolecall.cache import store
 from rolecall.provider import RoleCredentials
 from rolecall.sts import CONNECT_TIMEOUT, MAX_ATTEMPTS, READ_TIMEOUT, AssumeRoleError
-from tests.conftest import Aws
+from tests.conftest import Aws, first_fast
 from tests.fault_proxy import FaultProxy, Mode, closed_port, unanswered_port
 
 ROLE_ARN = "arn:aws:iam::111122223333:role/Deploy"
@@ -155,7 +155,7 @@ def check_success(aws: Aws, credentials: RoleCredentials) -> str:
 
 # -- each fault with the default settings -------------------------------------------------------
 
-@pytest.mark.parametrize("fault", FAILING)
+@pytest.mark.parametrize("fault", first_fast(FAILING))
 def test_sts_error_fails_within_bound_then_recovers(aws: Aws, proxy: FaultProxy, fault: Mode,
                                                      sent: pytest.LogCaptureFixture) -> None:
     prod_via(aws, proxy.url)
@@ -172,6 +172,7 @@ def test_sts_error_fails_within_bound_then_recovers(aws: Aws, proxy: FaultProxy,
     assert proxy.attempts == 1 and aws.assume_role_calls() == 1
 
 
+@pytest.mark.slow
 def test_refused_connection_fails_within_bound_then_recovers(
         aws: Aws, sent: pytest.LogCaptureFixture) -> None:
     port = closed_port()
@@ -221,6 +222,7 @@ def test_silent_endpoint_with_one_attempt(aws: Aws, proxy: FaultProxy,
     assert proxy.attempts == 1
 
 
+@pytest.mark.slow
 def test_unanswered_connect_gives_up_after_connect_timeout(
         aws: Aws, monkeypatch: pytest.MonkeyPatch, sent: pytest.LogCaptureFixture) -> None:
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
@@ -253,7 +255,9 @@ RETRY_CASES = [
 ]
 
 
-@pytest.mark.parametrize("case", RETRY_CASES,
+# The cases that wait out every attempt with backoff run in the full tier only.
+@pytest.mark.parametrize("case", [pytest.param(c, marks=pytest.mark.slow)
+                                  if c.attempts == MAX_ATTEMPTS else c for c in RETRY_CASES],
                          ids=[f"{c.fault}-{'-'.join(f'{k}={v}' for k, v in c.variables.items())}"
                               for c in RETRY_CASES])
 def test_retry_settings_from_the_environment(aws: Aws, proxy: FaultProxy,
@@ -299,6 +303,7 @@ def test_retry_settings_of_the_selected_profile_win(aws: Aws, proxy: FaultProxy)
     assert proxy.attempts == 1
 
 
+@pytest.mark.slow
 def test_callers_queued_behind_a_failing_fetch_end_within_the_bound(
         aws: Aws, monkeypatch: pytest.MonkeyPatch, sent: pytest.LogCaptureFixture) -> None:
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")  # each fetch: one 3 s connect timeout
@@ -334,7 +339,7 @@ def test_callers_queued_behind_a_failing_fetch_end_within_the_bound(
 
 # -- transient faults and slow answers ----------------------------------------------------------
 
-@pytest.mark.parametrize(("fault", "times"), [("503", 1), ("throttle", 2), ("500", 2)])
+@pytest.mark.parametrize(("fault", "times"), first_fast([("503", 1), ("throttle", 2), ("500", 2)]))
 def test_a_transient_fault_is_retried(aws: Aws, proxy: FaultProxy, fault: Mode,
                                       times: int) -> None:
     prod_via(aws, proxy.url)
@@ -348,6 +353,7 @@ def test_a_transient_fault_is_retried(aws: Aws, proxy: FaultProxy, fault: Mode,
     assert len(entries) == 1 and temps == []
 
 
+@pytest.mark.slow
 def test_a_slow_answer_within_the_read_timeout_is_waited_for(aws: Aws,
                                                              proxy: FaultProxy) -> None:
     prod_via(aws, proxy.url)
@@ -401,8 +407,7 @@ def sts_back(aws: Aws, proxy: FaultProxy) -> Iterator[FaultProxy]:
         yield proxy
 
 
-@pytest.mark.parametrize("fault", ["throttle", "503", "refused",
-                                   pytest.param("hang", marks=pytest.mark.slow)])
+@pytest.mark.parametrize("fault", first_fast(["throttle", "503", "refused", "hang"]))
 def test_advisory_refresh_failure_keeps_the_current_credentials(
         aws: Aws, proxy: FaultProxy, fault: Mode | Literal["refused"],
         monkeypatch: pytest.MonkeyPatch, sent: pytest.LogCaptureFixture) -> None:
@@ -437,7 +442,7 @@ def test_advisory_refresh_failure_keeps_the_current_credentials(
         assert recovered.attempts == 1 and aws.assume_role_calls() == 2
 
 
-@pytest.mark.parametrize("fault", ["throttle", "refused"])
+@pytest.mark.parametrize("fault", first_fast(["refused", "throttle"]))
 def test_mandatory_refresh_failure_raises(aws: Aws, proxy: FaultProxy,
                                           fault: Mode | Literal["refused"],
                                           sent: pytest.LogCaptureFixture) -> None:

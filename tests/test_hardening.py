@@ -25,15 +25,10 @@ import pytest
 
 from rolecall import cache, config, mfa, request
 from rolecall.cache import store
-from tests.conftest import Aws
+from tests.conftest import PROD, Aws, credentials_of, first_fast
 
 ROLECALL = Path(sys.executable).parent / "rolecall"
 
-PROD = """
-[profiles.prod]
-role_arn = "arn:aws:iam::111122223333:role/Deploy"
-source_profile = "default"
-"""
 
 # Ten threads of an unmodified program ask for the same profile at once; prints the distinct
 # access keys they got. Warnings of the rolecall logger go to stderr.
@@ -64,7 +59,7 @@ def key_of(aws: Aws, profile: str = "prod") -> str:
 
 
 def frozen_key(profile: str = "prod") -> str:
-    return str(boto3.Session(profile_name=profile).get_credentials()
+    return str(credentials_of(boto3.Session(profile_name=profile))
                .get_frozen_credentials().access_key)
 
 
@@ -226,7 +221,7 @@ def test_a_lock_that_is_no_file_is_skipped(aws: Aws, kind: str,
 
 # --- 3. no unbounded blocking read -----------------------------------------------------------
 
-@pytest.mark.parametrize("which", ["entry", "failed"])
+@pytest.mark.parametrize("which", first_fast(["entry", "failed"]))
 def test_a_fifo_in_the_cache_is_a_miss(aws: Aws, which: str) -> None:
     aws.roles(PROD)
     folder = aws.root / "cache"
@@ -239,6 +234,7 @@ def test_a_fifo_in_the_cache_is_a_miss(aws: Aws, which: str) -> None:
     assert done.stdout.startswith("ASIA")
 
 
+@pytest.mark.slow
 def test_a_fifo_in_place_of_the_index_is_a_miss(aws: Aws) -> None:
     aws.roles(PROD)
     folder = aws.root / "cache"
@@ -314,6 +310,7 @@ def test_a_symlink_to_our_private_folder_is_used_without_a_warning(
 
 
 @pytest.mark.skipif(os.getuid() != 0, reason="giving a folder to another user needs root")
+@pytest.mark.slow
 def test_no_index_in_someone_elses_cache_folder(aws: Aws) -> None:
     aws.roles(PROD)
     folder = aws.root / "cache"
@@ -323,6 +320,7 @@ def test_no_index_in_someone_elses_cache_folder(aws: Aws) -> None:
     assert list(folder.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_a_relative_cache_dir_is_refused(aws: Aws) -> None:
     """It would make one cache per working directory: refused with a warning, run uncached."""
     aws.roles(PROD)
@@ -404,7 +402,7 @@ def test_cache_clear_leaves_a_symlinked_shared_folder_alone(aws: Aws) -> None:
 
 # --- 6. the fast path trusts nothing on disk -------------------------------------------------
 
-TAMPERED = {
+TAMPERED: dict[str, dict[str, Any]] = {
     "lifetime zero": {"Lifetime": 0, "past": True},
     "lifetime negative": {"Lifetime": -1e9, "past": True},
     "lifetime -inf": {"Lifetime": float("-inf"), "past": True},
@@ -449,6 +447,8 @@ def test_a_tampered_entry_is_a_miss_for_both_readers(aws: Aws, name: str) -> Non
     assert store.lookup(key) is None
 
 
+# Quick tier: test_a_tampered_entry_is_a_miss_for_both_readers (in-process, every tampering).
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["lifetime -inf", "access key a list", "expiration not a date"])
 def test_credential_process_hands_out_no_tampered_entry(aws: Aws, name: str) -> None:
     aws.roles(PROD)
@@ -461,6 +461,7 @@ def test_credential_process_hands_out_no_tampered_entry(aws: Aws, name: str) -> 
     assert aws.assume_role_calls() == 2  # the tampered entry was a miss
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["lifetime -inf", "lifetime negative"])
 def test_env_hands_out_no_tampered_entry(aws: Aws, name: str) -> None:
     aws.roles(PROD)
@@ -497,6 +498,7 @@ def test_overlapping_setup_process_writes_keep_both_sections(aws: Aws) -> None:
 
 # --- 8. an MFA command that times out takes its children with it -----------------------------
 
+@pytest.mark.slow
 def test_mfa_timeout_leaves_no_orphan(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(mfa, "COMMAND_TIMEOUT", 1.0)
     pidfile = aws.root / "child.pid"

@@ -13,23 +13,19 @@ import pytest
 from botocore.exceptions import CredentialRetrievalError
 
 from rolecall import config, mfa
-from tests.conftest import Aws
+from tests.conftest import PROD, Aws, credentials_of
 
-PROD = """
-[profiles.prod]
-role_arn = "arn:aws:iam::111122223333:role/Deploy"
-source_profile = "default"
-mfa_serial = "arn:aws:iam::111122223333:mfa/alice"
-"""
+# The shared prod profile, with an MFA device.
+PROD_MFA = PROD + 'mfa_serial = "arn:aws:iam::111122223333:mfa/alice"\n'
 
 
 def test_a_hanging_mfa_command_is_stopped(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(mfa, "COMMAND_TIMEOUT", 1.0)
-    aws.roles(PROD + f'mfa_token_command = ["{sys.executable}", "-c", '
+    aws.roles(PROD_MFA + f'mfa_token_command = ["{sys.executable}", "-c", '
                      '"import time; time.sleep(600)"]\n')
     started = time.monotonic()
     with pytest.raises(CredentialRetrievalError, match=r"'prod'.*did not finish within 1 second"):
-        boto3.Session(profile_name="prod").get_credentials().get_frozen_credentials()
+        credentials_of(boto3.Session(profile_name="prod")).get_frozen_credentials()
     assert time.monotonic() - started < 10
     assert aws.assume_role_calls() == 0
 
@@ -38,23 +34,24 @@ def test_a_hanging_mfa_command_is_stopped(aws: Aws, monkeypatch: pytest.MonkeyPa
 def test_mfa_command_garbage_is_refused(aws: Aws, output: str) -> None:
     script = aws.root / "token.py"
     script.write_text(f"import sys; sys.stdout.write({output!r})\n")
-    aws.roles(PROD + f'mfa_token_command = ["{sys.executable}", "{script}"]\n')
+    aws.roles(PROD_MFA + f'mfa_token_command = ["{sys.executable}", "{script}"]\n')
     with pytest.raises(CredentialRetrievalError, match="no 6-digit code"):
-        boto3.Session(profile_name="prod").get_credentials().get_frozen_credentials()
+        credentials_of(boto3.Session(profile_name="prod")).get_frozen_credentials()
 
 
 def test_failing_mfa_command_is_reported(aws: Aws) -> None:
-    aws.roles(PROD + f'mfa_token_command = ["{sys.executable}", "-c", "raise SystemExit(3)"]\n')
+    aws.roles(PROD_MFA + f'mfa_token_command = ["{sys.executable}", "-c", "raise SystemExit(3)"]\n')
     with pytest.raises(CredentialRetrievalError, match="exited with status 3"):
-        boto3.Session(profile_name="prod").get_credentials().get_frozen_credentials()
+        credentials_of(boto3.Session(profile_name="prod")).get_frozen_credentials()
 
 
 def test_missing_mfa_command_is_reported(aws: Aws) -> None:
-    aws.roles(PROD + 'mfa_token_command = "/nonexistent/token-tool --now"\n')
+    aws.roles(PROD_MFA + 'mfa_token_command = "/nonexistent/token-tool --now"\n')
     with pytest.raises(CredentialRetrievalError, match="could not run"):
-        boto3.Session(profile_name="prod").get_credentials().get_frozen_credentials()
+        credentials_of(boto3.Session(profile_name="prod")).get_frozen_credentials()
 
 
+@pytest.mark.slow
 def test_a_thousand_profiles(aws: Aws) -> None:
     """1 000 profiles in chains of ten: the file loads and the deepest link resolves."""
     lines = []
@@ -72,7 +69,7 @@ def test_a_thousand_profiles(aws: Aws) -> None:
 
 @pytest.mark.skipif(os.getuid() != 0, reason="giving a folder to another user needs root")
 def test_a_foreign_cache_folder_is_not_used(aws: Aws, caplog: pytest.LogCaptureFixture) -> None:
-    aws.roles(PROD.replace('mfa_serial = "arn:aws:iam::111122223333:mfa/alice"\n', ""))
+    aws.roles(PROD_MFA.replace('mfa_serial = "arn:aws:iam::111122223333:mfa/alice"\n', ""))
     folder = aws.root / "cache"
     folder.mkdir(mode=0o700)
     os.chown(folder, 65534, 65534)

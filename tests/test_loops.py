@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Aws, run_python
+from tests.conftest import Aws, first_fast, run_python
 
 ROLE = "arn:aws:iam::111122223333:role/Deploy"
 ROLECALL = str(Path(sys.executable).parent / "rolecall")
@@ -32,7 +32,7 @@ def resolve(aws: Aws, profile: str) -> tuple[str, float]:
     return done.stdout.strip(), time.monotonic() - start
 
 
-@pytest.mark.parametrize("cache", [True, False])
+@pytest.mark.parametrize("cache", first_fast([False, True]))
 def test_a_profile_whose_source_runs_rolecall_for_itself(aws: Aws, cache: bool) -> None:
     aws.config(f"[profile selfish]\ncredential_process = {ROLECALL} credential-process "
                "--profile selfish\n")
@@ -45,6 +45,7 @@ def test_a_profile_whose_source_runs_rolecall_for_itself(aws: Aws, cache: bool) 
     assert aws.assume_role_calls() == 0
 
 
+@pytest.mark.slow
 def test_a_loop_through_a_second_profile(aws: Aws) -> None:
     aws.config(f"[profile base]\ncredential_process = {ROLECALL} credential-process "
                "--profile partner\n")
@@ -56,6 +57,7 @@ def test_a_loop_through_a_second_profile(aws: Aws) -> None:
     assert aws.assume_role_calls() == 0
 
 
+@pytest.mark.slow
 def test_no_false_loop_for_a_process_started_during_a_fetch(aws: Aws) -> None:
     """A child that inherited the variable while its parent was fetching (long done) resolves."""
     aws.roles(f'[profiles.prod]\nrole_arn = "{ROLE}"\nsource_profile = "default"\n')

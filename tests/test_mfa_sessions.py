@@ -23,12 +23,12 @@ import pytest
 
 from rolecall import cache, config, request, sts
 from rolecall.cache import store
-from tests.conftest import STATIC_KEY_ID, Aws, run_python
+from tests.conftest import STATIC_KEY_ID, Aws, credentials_of, run_python
 
 ROLECALL = str(Path(sys.executable).parent / "rolecall")
 SERIAL = "arn:aws:iam::111122223333:mfa/alice"
 DEV = "arn:aws:iam::111122223333:role/Dev"
-PROD = "arn:aws:iam::444455556666:role/Prod"
+PROD_ROLE = "arn:aws:iam::444455556666:role/Prod"
 OPS = "arn:aws:iam::777788889999:role/Ops"
 CODE = "314159"
 
@@ -59,7 +59,7 @@ mfa_session_duration = 43200
 role_arn = "{DEV}"
 
 [profiles.prod]
-role_arn = "{PROD}"
+role_arn = "{PROD_ROLE}"
 
 [profiles.ops]
 role_arn = "{OPS}"
@@ -105,6 +105,7 @@ def world(aws: Aws) -> World:
 # --------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_two_roles_in_two_processes_then_again_take_one_code(world: World) -> None:
     world.roles()
     assert "assumed-role/Dev/" in world.identity("dev")
@@ -114,6 +115,7 @@ def test_two_roles_in_two_processes_then_again_take_one_code(world: World) -> No
     assert world.calls() == (1, 1, 2)
 
 
+@pytest.mark.slow
 def test_a_role_whose_credentials_expired_needs_no_new_code(world: World) -> None:
     world.roles()
     world.identity("dev")
@@ -126,6 +128,7 @@ def test_a_role_whose_credentials_expired_needs_no_new_code(world: World) -> Non
     assert world.calls() == (1, 1, 3)
 
 
+@pytest.mark.slow
 def test_processes_started_together_ask_for_one_code(aws: Aws) -> None:
     world = World(aws, delay=1.0)  # a slow code: the others arrive while it is being typed
     world.roles()
@@ -144,6 +147,7 @@ def test_processes_started_together_ask_for_one_code(aws: Aws) -> None:
     assert assume_role == 3  # one per role: the role entries are shared too
 
 
+@pytest.mark.slow
 def test_an_expired_session_takes_one_new_code(world: World) -> None:
     world.roles()
     world.identity("dev")
@@ -156,6 +160,7 @@ def test_an_expired_session_takes_one_new_code(world: World) -> None:
     assert world.calls() == (2, 2, 3)
 
 
+@pytest.mark.slow
 def test_a_session_near_its_end_is_renewed_before_it_is_used(world: World) -> None:
     world.roles()
     world.identity("dev")
@@ -186,7 +191,7 @@ def _signers(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str | None]]:
 
 
 def _frozen(profile: str) -> Any:
-    return boto3.Session(profile_name=profile).get_credentials().get_frozen_credentials()
+    return credentials_of(boto3.Session(profile_name=profile)).get_frozen_credentials()
 
 
 def test_the_session_signs_assume_role_without_mfa_fields(
@@ -194,7 +199,7 @@ def test_the_session_signs_assume_role_without_mfa_fields(
     world.roles()
     signers = _signers(monkeypatch)
     sent: list[dict[str, Any]] = []
-    original = sts.build_request
+    original = request.build_request
 
     def recording(*args: Any, **kwargs: Any) -> dict[str, Any]:
         built = original(*args, **kwargs)
@@ -243,6 +248,7 @@ def test_without_a_session_the_role_keeps_its_duration_and_asks_per_role(world: 
     assert world.calls() == (2, 0, 2)
 
 
+@pytest.mark.slow
 def test_cache_false_keeps_the_session_in_memory_only(world: World) -> None:
     world.roles(defaults="cache = false")
     _frozen("dev")
@@ -351,6 +357,7 @@ def test_profiles_share_a_session_only_with_the_same_source_device_and_duration(
 # --------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_login_asks_once_up_front_and_jobs_then_need_no_code(world: World) -> None:
     world.roles()
     done = world.rolecall("login", "--profile", "dev")
@@ -370,6 +377,7 @@ def test_login_asks_once_up_front_and_jobs_then_need_no_code(world: World) -> No
     assert world.calls() == (1, 1, 3)
 
 
+@pytest.mark.slow
 def test_login_renew_starts_a_new_session(world: World) -> None:
     world.roles()
     assert world.rolecall("login", "--profile", "dev").returncode == 0
@@ -407,6 +415,7 @@ def test_login_for_a_profile_without_mfa_is_an_error(aws: Aws) -> None:
     assert "profile 'p' needs no MFA code" in done.stderr
 
 
+@pytest.mark.slow
 def test_explain_shows_the_session_and_its_expiry(world: World) -> None:
     world.roles(defaults="duration_seconds = 7200")
     before = world.rolecall("explain", "--profile", "dev")
@@ -464,6 +473,7 @@ def test_list_marks_profiles_that_share_a_session(world: World) -> None:
     assert rows["other"].endswith("#2") and rows["prod"].endswith("#1 (4 profiles)")
 
 
+@pytest.mark.slow
 def test_cache_clear_clears_mfa_sessions(world: World) -> None:
     world.roles()
     world.identity("dev")
@@ -496,11 +506,12 @@ def _session_secrets(world: World) -> list[str]:
     return [stored.secret_key, stored.token, CODE]
 
 
+@pytest.mark.slow
 def test_the_session_secret_stays_out_of_logs_reprs_and_reports(
         world: World, caplog: pytest.LogCaptureFixture) -> None:
     world.roles()
     with caplog.at_level(logging.DEBUG):  # botocore's own DEBUG logs too
-        credentials = boto3.Session(profile_name="dev").get_credentials()
+        credentials = credentials_of(boto3.Session(profile_name="dev"))
         credentials.get_frozen_credentials()
         _frozen("prod")
     secrets = _session_secrets(world)
@@ -543,7 +554,7 @@ def test_roles_assumed_from_code_share_one_session(world: World) -> None:
 
     options = {"mfa_serial": SERIAL, "mfa_token_command": [sys.executable, str(world.token)],
                "mfa_session_duration": 3600, "source_profile": "default"}
-    for arn in (DEV, PROD):
+    for arn in (DEV, PROD_ROLE):
         frozen = rolecall.credentials(arn, **options).get_frozen_credentials()
         assert frozen.token
     assert world.calls() == (1, 1, 2)

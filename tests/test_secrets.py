@@ -17,7 +17,7 @@ from botocore.exceptions import CredentialRetrievalError
 import rolecall
 from rolecall import config
 from rolecall.cache import store
-from tests.conftest import STATIC_KEY_ID, Aws
+from tests.conftest import STATIC_KEY_ID, Aws, credentials_of
 from tests.fake_sts import FakeSts
 
 SOURCE_SECRET = "CANARYsourceSECRETcanarySOURCEsecret0001"
@@ -66,18 +66,19 @@ def assert_clean(text: str, secrets: list[str], where: str) -> None:
 def test_debug_logs_carry_no_secret(planted: Aws, caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.DEBUG, logger="rolecall"):
         for name in ("prod", "child"):
-            credentials = boto3.Session(profile_name=name).get_credentials()
+            credentials = credentials_of(boto3.Session(profile_name=name))
             credentials.get_frozen_credentials()
         store.forget_memory()
-        boto3.Session(profile_name="child").get_credentials().get_frozen_credentials()
+        credentials_of(boto3.Session(profile_name="child")).get_frozen_credentials()
     text = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("rolecall"))
     assert "cache miss" in text and "disk cache hit" in text  # the log is really there
     assert_clean(text, canaries(planted, "prod", "child"), "the rolecall DEBUG log")
 
 
 def test_reprs_carry_no_secret(planted: Aws) -> None:
-    credentials = boto3.Session(profile_name="child").get_credentials()
+    credentials = credentials_of(boto3.Session(profile_name="child"))
     frozen = credentials.get_frozen_credentials()
+    assert frozen.secret_key and frozen.token
     loaded = config.load()
     assert loaded is not None
     texts = [repr(credentials), repr(rolecall.RolecallProvider("child")), repr(loaded),
@@ -87,6 +88,7 @@ def test_reprs_carry_no_secret(planted: Aws) -> None:
                  "a repr")
 
 
+@pytest.mark.slow
 def test_cli_reports_carry_no_secret(planted: Aws) -> None:
     secrets = canaries(planted, "prod", "child")
     outputs = []
@@ -107,11 +109,11 @@ def test_error_texts_carry_no_secret(planted: Aws) -> None:
         planted.roles((planted.root / "roles.toml").read_text()
                       .replace('region = "eu-west-1"', f'sts_endpoint_url = "{fake.url}"'))
         with pytest.raises(CredentialRetrievalError) as caught:
-            boto3.Session(profile_name="prod").get_credentials().get_frozen_credentials()
+            credentials_of(boto3.Session(profile_name="prod")).get_frozen_credentials()
     texts += [str(caught.value), repr(caught.value), str(caught.value.__cause__)]
     (planted.root / "token.py").write_text(f"print('{MFA_CODE[:3]} no code here')\n")
     with pytest.raises(CredentialRetrievalError) as caught:
-        boto3.Session(profile_name="prod").get_credentials().get_frozen_credentials()
+        credentials_of(boto3.Session(profile_name="prod")).get_frozen_credentials()
     texts += [str(caught.value), repr(caught.value)]
     done = subprocess.run([ROLECALL, "credential-process", "--profile", "prod"],
                           env=planted.env, capture_output=True, text=True, timeout=60,
@@ -122,13 +124,14 @@ def test_error_texts_carry_no_secret(planted: Aws) -> None:
     assert_clean("\n".join(texts), secrets, "an error text")
 
 
+@pytest.mark.slow
 def test_botocore_debug_logs_of_rolecalls_sts_calls_carry_no_secret(
         planted: Aws, caplog: pytest.LogCaptureFixture) -> None:
     """With the root logger at DEBUG, botocore logs request and response bodies: rolecall's own
     STS calls (the MFA code going out, the role's keys coming back) are kept out of them."""
     with caplog.at_level(logging.DEBUG):
         for name in ("prod", "child"):
-            boto3.Session(profile_name=name).get_credentials().get_frozen_credentials()
+            credentials_of(boto3.Session(profile_name=name)).get_frozen_credentials()
         fetching = len(caplog.records)
         boto3.Session(profile_name="child").client("sts").get_caller_identity()
     records = [r for r in caplog.records[:fetching] if r.name.startswith("botocore")]

@@ -7,7 +7,7 @@ import logging
 import boto3
 import pytest
 
-from tests.conftest import Aws
+from tests.conftest import Aws, credentials_of
 
 NO_REGION = """
 [profiles.prod]
@@ -19,9 +19,8 @@ source_profile = "default"
 def sts_region_used(aws: Aws, caplog: pytest.LogCaptureFixture) -> str:
     """The region rolecall's AssumeRole call went to, as its DEBUG line says."""
     with caplog.at_level(logging.DEBUG, logger="rolecall"):
-        credentials = boto3.Session(profile_name="prod").get_credentials()
-        assert credentials is not None
-        assert credentials.get_frozen_credentials().access_key.startswith("ASIA")
+        frozen = credentials_of(boto3.Session(profile_name="prod")).get_frozen_credentials()
+        assert str(frozen.access_key).startswith("ASIA")
     (line,) = [r.getMessage() for r in caplog.records if ": AssumeRole arn:" in r.getMessage()]
     return line.split("(region ", 1)[1].split(",")[0].rstrip(")")
 

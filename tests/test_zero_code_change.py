@@ -13,17 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import STATIC_KEY_ID, STATIC_SECRET, Aws, run_python
+from tests.conftest import PROD, STATIC_KEY_ID, STATIC_SECRET, Aws, run_python
 from tests.venvs import ROOT, Venv
 
 pytestmark = pytest.mark.slow
 
-PROD = """
-[profiles.prod]
-role_arn = "arn:aws:iam::111122223333:role/Deploy"
-source_profile = "default"
-region = "eu-west-1"
-"""
 
 # The oldest botocore rolecall supports (the first with register_initializer); on Python 3.13,
 # which removed the `cgi` module that botocore imported until 1.30, the oldest that imports there.

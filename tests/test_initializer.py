@@ -1,5 +1,6 @@
-"""In-process integration: boto3 in this very process, rolecall activated by its .pth (the test
-environment has rolecall installed), STS at the local emulator over real HTTP."""
+"""Tests of rolecall.initializer, the Session layer, in-process: boto3 in this very process,
+rolecall activated by its .pth (the test environment has rolecall installed), STS at the local
+emulator over real HTTP."""
 
 from __future__ import annotations
 
@@ -11,18 +12,12 @@ from pathlib import Path
 import boto3
 import botocore.session
 import pytest
+from botocore.credentials import RefreshableCredentials
 from botocore.exceptions import CredentialRetrievalError, ProfileNotFound
 
 import rolecall
 from rolecall import provider as rolecall_provider
-from tests.conftest import STATIC_KEY_ID, STATIC_SECRET, Aws
-
-PROD = """
-[profiles.prod]
-role_arn = "arn:aws:iam::111122223333:role/Deploy"
-source_profile = "default"
-region = "eu-west-1"
-"""
+from tests.conftest import PROD, STATIC_KEY_ID, STATIC_SECRET, Aws, credentials_of
 
 
 def identity(session: boto3.Session) -> str:
@@ -38,7 +33,7 @@ def test_profile_name_assumes_the_declared_role(aws: Aws) -> None:
     aws.roles(PROD)
     session = boto3.Session(profile_name="prod")
     assert identity(session).startswith("arn:aws:sts::111122223333:assumed-role/Deploy/")
-    credentials = session.get_credentials()
+    credentials = credentials_of(session)
     assert credentials.method == "rolecall"
     frozen = credentials.get_frozen_credentials()
     assert frozen.access_key != STATIC_KEY_ID and frozen.token
@@ -71,9 +66,10 @@ def test_aws_file_region_is_not_overridden(aws: Aws, monkeypatch: pytest.MonkeyP
 
 def test_temporary_credentials_expire_after_the_configured_duration(aws: Aws) -> None:
     aws.roles(PROD + "duration_seconds = 1800\n")
-    credentials = boto3.Session(profile_name="prod").get_credentials()
+    credentials = credentials_of(boto3.Session(profile_name="prod"))
     credentials.get_frozen_credentials()
-    remaining = (credentials._expiry_time - datetime.now(timezone.utc)).total_seconds()
+    assert isinstance(credentials, RefreshableCredentials)
+    remaining = (vars(credentials)["_expiry_time"] - datetime.now(timezone.utc)).total_seconds()
     assert 1700 < remaining <= 1800
 
 
@@ -93,6 +89,7 @@ def test_assumed_role_session_lists_s3_buckets(aws: Aws) -> None:
     assert "rolecall-listing" in names
 
 
+@pytest.mark.slow
 def test_switching_between_two_roles_in_one_process(aws: Aws) -> None:
     aws.roles(PROD + """
 [profiles.audit]
@@ -121,8 +118,8 @@ def test_unmanaged_profile_resolves_exactly_as_without_rolecall(
     monkeypatch.setenv("ROLECALL_DISABLE", "1")
     without = boto3.Session(profile_name="default")
     for session in (with_rolecall, without):
-        assert session.get_credentials().method == "shared-credentials-file"
-        assert session.get_credentials().access_key == STATIC_KEY_ID
+        assert credentials_of(session).method == "shared-credentials-file"
+        assert credentials_of(session).access_key == STATIC_KEY_ID
     assert identity(with_rolecall) == identity(without)
     assert aws.assume_role_calls() == 0
 
@@ -140,9 +137,9 @@ def test_environment_keys_win_unless_a_profile_is_passed_explicitly(
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", STATIC_SECRET)
     monkeypatch.setenv("AWS_PROFILE", "prod")
     # As in botocore: AWS_PROFILE does not beat environment keys ...
-    assert botocore.session.Session().get_credentials().method == "env"
+    assert credentials_of(botocore.session.Session()).method == "env"
     # ... an explicitly passed profile does.
-    assert boto3.Session(profile_name="prod").get_credentials().method == "rolecall"
+    assert credentials_of(boto3.Session(profile_name="prod")).method == "rolecall"
 
 
 def test_provider_sits_right_before_assume_role(aws: Aws,
@@ -166,17 +163,18 @@ def test_nothing_changes_without_a_roles_file(aws: Aws) -> None:
     assert "rolecall" not in [p.METHOD for p in resolver.providers]
 
 
+@pytest.mark.slow
 def test_hundred_threads_one_assume_role(aws: Aws) -> None:
     aws.roles(PROD)
     barrier = threading.Barrier(100)
-    keys: list[str] = []
+    keys: list[str | None] = []
     errors: list[BaseException] = []
 
     def work() -> None:
         try:
             session = boto3.Session(profile_name="prod")
             barrier.wait()
-            keys.append(session.get_credentials().get_frozen_credentials().access_key)
+            keys.append(credentials_of(session).get_frozen_credentials().access_key)
         except BaseException as exc:  # noqa: BLE001
             errors.append(exc)
 
@@ -260,6 +258,7 @@ def test_short_roles_are_not_refreshed_on_every_request(aws: Aws) -> None:
     assert aws.assume_role_calls() == 1
 
 
+@pytest.mark.slow
 def test_config_edits_are_picked_up_by_a_running_process(aws: Aws) -> None:
     path = aws.roles(PROD)
     assert "assumed-role/Deploy/" in identity(boto3.Session(profile_name="prod"))
@@ -278,11 +277,11 @@ def test_broken_profile_raises_and_others_resolve_as_botocore(
     assert "900 to 43200" in message
     assert caught.value.__cause__ is None and caught.value.__context__ is None
     # A profile roles.toml does not declare resolves exactly as botocore resolves it.
-    assert boto3.Session().get_credentials().method == "shared-credentials-file"
+    assert credentials_of(boto3.Session()).method == "shared-credentials-file"
     warnings = [r.getMessage() for r in caplog.records if r.name == "rolecall"]
     assert len(warnings) == 1 and "'duration_seconds'" in warnings[0]  # once per process
     monkeypatch.setenv("ROLECALL_DISABLE", "1")
-    assert boto3.Session().get_credentials().method == "shared-credentials-file"
+    assert credentials_of(boto3.Session()).method == "shared-credentials-file"
 
 
 def test_broken_config_virtual_profile_raises_the_config_error(
@@ -301,7 +300,7 @@ def test_sts_errors_name_profile_and_role_without_secrets(aws: Aws, tmp_path: Pa
                  message="User is not authorized to perform: sts:AssumeRole") as fake:
         aws.roles(PROD + f'sts_endpoint_url = "{fake.url}"\n')
         with pytest.raises(CredentialRetrievalError) as caught:
-            boto3.Session(profile_name="prod").get_credentials().get_frozen_credentials()
+            credentials_of(boto3.Session(profile_name="prod")).get_frozen_credentials()
     message = str(caught.value)
     assert "'prod'" in message and "arn:aws:iam::111122223333:role/Deploy" in message
     assert "AccessDenied" in message and "not authorized" in message
@@ -309,6 +308,7 @@ def test_sts_errors_name_profile_and_role_without_secrets(aws: Aws, tmp_path: Pa
     assert caught.value.__cause__ is not None  # chained from botocore's ClientError
 
 
+@pytest.mark.slow
 def test_unreachable_sts_fails_within_the_timeouts(aws: Aws) -> None:
     import socket
 
@@ -317,13 +317,14 @@ def test_unreachable_sts_fails_within_the_timeouts(aws: Aws) -> None:
         port = sock.getsockname()[1]
     aws.roles(PROD + f'sts_endpoint_url = "http://127.0.0.1:{port}"\n')
     with pytest.raises(CredentialRetrievalError, match="'prod'"):
-        boto3.Session(profile_name="prod").get_credentials().get_frozen_credentials()
+        credentials_of(boto3.Session(profile_name="prod")).get_frozen_credentials()
 
 
 def test_reprs_carry_no_secrets(aws: Aws) -> None:
     aws.roles(PROD)
-    credentials = boto3.Session(profile_name="prod").get_credentials()
+    credentials = credentials_of(boto3.Session(profile_name="prod"))
     frozen = credentials.get_frozen_credentials()
+    assert frozen.secret_key and frozen.token
     from rolecall.cache import store
 
     texts = [repr(credentials), repr(rolecall_provider.RolecallProvider("prod"))]
@@ -346,6 +347,6 @@ def test_install_and_uninstall(aws: Aws) -> None:
         rolecall.install()  # idempotent
     import botocore as botocore_module
 
-    assert botocore_module._INITIALIZERS.count(
+    assert vars(botocore_module)["_INITIALIZERS"].count(
         __import__("rolecall._bootstrap")._bootstrap._initialize) == 1
     assert "assumed-role/Deploy/" in identity(boto3.Session(profile_name="prod"))
