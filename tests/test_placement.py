@@ -31,6 +31,12 @@ def ci(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Aws:
     return aws
 
 
+def credentials_of(resolver: Any) -> Any:
+    found = resolver.load_credentials()
+    assert found is not None, "the resolver found no credentials"
+    return found
+
+
 def methods(resolver: Any) -> list[str]:
     return [provider.METHOD for provider in resolver.providers]
 
@@ -49,10 +55,10 @@ def test_role_arn_comes_first_signed_by_the_rest_of_the_chain(ci: Aws) -> None:
     before = methods(resolver)
     _placement.role_arn(resolver, aio=False)
     assert methods(resolver) == ["rolecall-role-arn", *before]
-    found = resolver.load_credentials()
+    found = credentials_of(resolver)
     assert type(found).__name__ == "RoleCredentials"  # rolecall's, not the file's static keys
-    frozen = found.get_frozen_credentials()
-    assert frozen.access_key.startswith("ASIA") and frozen.access_key != STATIC_KEY_ID
+    access_key = str(found.get_frozen_credentials().access_key)
+    assert access_key.startswith("ASIA") and access_key != STATIC_KEY_ID
     assert ci.assume_role_calls() == 1
 
 
