@@ -59,7 +59,8 @@ source_profile = "base"
 PROBE = ("import sys; from rolecall.cli import main; "
          "rc = main(['credential-process', '--profile', 'prod']); "
          "print(sorted(m for m in sys.modules if m == 'rolecall.config' or m.split('.')[0] in "
-         "('botocore', 'boto3', 'tomllib', 'tomli', 'platformdirs')), file=sys.stderr); "
+         "('botocore', 'boto3', 'tomllib', 'tomli', 'platformdirs', 'typing', 'argparse', "
+         "'logging', 'hashlib')), file=sys.stderr); "
          "sys.exit(rc)")
 
 COMMANDS = ["credential-process", "setup-process", "env", "exec", "whoami", "explain", "check",
