@@ -176,6 +176,13 @@ def aws(isolated: Path, emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> 
     return world
 
 
+@pytest.fixture
+def prod(aws: Aws) -> Aws:
+    """The test's AWS world with roles.toml declaring ``PROD``."""
+    aws.roles(PROD)
+    return aws
+
+
 def run_python(code_or_script: str | Path, env: dict[str, str], python: str = sys.executable,
                *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     """Run an unmodified script (a path) or ``-c`` code in a subprocess, as a user would."""

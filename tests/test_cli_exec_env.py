@@ -29,14 +29,7 @@ from tests.cli_helpers import (
     rolecall,
     run,
 )
-from tests.conftest import EXAMPLES, PROD, Aws
-
-
-@pytest.fixture
-def prod(aws: Aws) -> Aws:
-    aws.roles(PROD)
-    return aws
-
+from tests.conftest import EXAMPLES, Aws
 
 # --- exec ------------------------------------------------------------------------------------
 

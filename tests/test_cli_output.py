@@ -158,12 +158,6 @@ def test_text_stays_the_default(chained: Aws) -> None:
         assert not done.stdout.startswith("{")
 
 
-@pytest.fixture
-def prod(aws: Aws) -> Aws:
-    aws.roles(PROD)
-    return aws
-
-
 # --- errors: one line on stderr, exit 1 ------------------------------------------------------
 
 

@@ -38,13 +38,6 @@ from tests.cli_helpers import (
 from tests.conftest import PROD, Aws
 from tests.venvs import Venv
 
-
-@pytest.fixture
-def prod(aws: Aws) -> Aws:
-    aws.roles(PROD)
-    return aws
-
-
 # --- the AWS CLI v1 through credential_process, in a fresh environment -----------------------
 
 

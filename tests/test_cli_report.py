@@ -24,13 +24,6 @@ from tests.cli_helpers import (
 )
 from tests.conftest import PROD, STATIC_KEY_ID, Aws
 
-
-@pytest.fixture
-def prod(aws: Aws) -> Aws:
-    aws.roles(PROD)
-    return aws
-
-
 # --- check -----------------------------------------------------------------------------------
 
 

@@ -38,12 +38,6 @@ STAGING_ROLE = "Staging"
 
 
 @pytest.fixture
-def prod(aws: Aws) -> Aws:
-    aws.roles(PROD)
-    return aws
-
-
-@pytest.fixture
 def two(aws: Aws) -> Aws:
     aws.roles(PROD + STAGING)
     return aws

@@ -8,12 +8,11 @@ import json
 import subprocess
 import sys
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import PROD, STATIC_KEY_ID, STATIC_SECRET, Aws, run_python
+from tests.conftest import STATIC_KEY_ID, STATIC_SECRET, Aws, run_python
 from tests.venvs import ROOT, Venv
 
 pytestmark = pytest.mark.slow
@@ -40,12 +39,6 @@ def script(tmp_path: Path) -> Path:
     path = tmp_path / "whoami.py"
     path.write_text(WHOAMI)
     return path
-
-
-@pytest.fixture
-def prod(aws: Aws) -> Iterator[Aws]:
-    aws.roles(PROD)
-    yield aws
 
 
 def test_wheel_installs_the_startup_files_at_site_packages_root(wheel: Path, venv: Venv) -> None:
