@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from rolecall import __version__, _files, cache, request
+from rolecall import __version__, _files, cache, config, request, resolve
 from rolecall.temporary import TemporaryCredentials
 from tests.conftest import PROD as SHARED_PROD
 from tests.conftest import Aws
@@ -116,6 +116,23 @@ def test_a_relative_roles_toml_path_keeps_no_index(aws: Aws) -> None:
 
 # --- the index, directly ---------------------------------------------------------------------
 
+def identity(path: str) -> tuple[int, ...]:
+    return tuple(_files.identity(os.stat(path)))
+
+
+def test_an_edit_while_credentials_are_fetched_is_never_vouched_for(aws: Aws) -> None:
+    """roles.toml edited between reading it and remembering its profile's entry (during a slow
+    STS call, say): the index stays bound to the file as it was read, so the next process,
+    reading the edited file, never gets the old role's credentials from it."""
+    path = str(aws.roles(PROD))
+    loaded = config.load()
+    assert loaded is not None
+    aws.roles(PROD.replace("role/Deploy", "role/Audit"))  # the edit, after the read
+    resolve.credentials(loaded, "prod")  # Deploy's credentials, fetched for the old file
+    assert cache.recall("prod", path) is None
+    assert ":assumed-role/Audit/" in str(first_session(aws)["arn"])
+
+
 @pytest.fixture
 def remembered(aws: Aws) -> tuple[str, str]:
     """An entry and its index for profile prod, as a full resolution leaves them."""
@@ -123,7 +140,7 @@ def remembered(aws: Aws) -> tuple[str, str]:
     folder = _files.cache_dir()
     os.makedirs(folder, mode=0o700, exist_ok=True)
     cache.write(folder, "k" * 40, credentials())
-    cache.remember("prod", "k" * 40, path, request.KEY_ENVIRONMENT)
+    cache.remember("prod", "k" * 40, path, identity(path), request.KEY_ENVIRONMENT)
     assert cache.recall("prod", path) == credentials()
     return path, cache.index_path(folder, "prod")
 
@@ -168,7 +185,7 @@ def test_a_stale_entry_is_a_miss(remembered: tuple[str, str]) -> None:
 def test_remember_writes_only_what_changes(remembered: tuple[str, str]) -> None:
     config_path, index = remembered
     before = os.stat(index).st_ino
-    cache.remember("prod", "k" * 40, config_path, request.KEY_ENVIRONMENT)
+    cache.remember("prod", "k" * 40, config_path, identity(config_path), request.KEY_ENVIRONMENT)
     assert os.stat(index).st_ino == before  # unchanged: not rewritten
     with open(index) as handle:
         assert json.load(handle)["rolecall"] == __version__

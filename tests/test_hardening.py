@@ -439,7 +439,9 @@ def test_a_tampered_entry_is_a_miss_for_both_readers(aws: Aws, name: str) -> Non
     aws.roles(PROD)
     frozen_key()
     key = key_of(aws)
-    cache.remember("prod", key, _files.config_file(), request.KEY_ENVIRONMENT)
+    path = _files.config_file()
+    cache.remember("prod", key, path, tuple(_files.identity(os.stat(path))),
+                   request.KEY_ENVIRONMENT)
     assert fastpath.answer("prod") is not None  # the untouched entry is a hit
     tamper(aws, TAMPERED[name])
     assert fastpath.answer("prod") is None

@@ -106,13 +106,17 @@ class Source(NamedTuple):
 class Config(NamedTuple):
     """A roles.toml: the usable ``profiles``, and for each declared profile that is not usable the
     problems that its use raises (``errors``). ``problems`` is every problem in the file.
-    ``sources`` holds source credentials given as objects, by profile (never from a file)."""
+    ``sources`` holds source credentials given as objects, by profile (never from a file).
+    ``identity``: the file's identity when it was read (:func:`rolecall._files.identity`), so that
+    what is derived from these records is never vouched for a later version of the file; None for
+    records that come from no file."""
 
     path: str
     profiles: Mapping[str, Profile]
     errors: Mapping[str, tuple[Problem, ...]] = {}
     problems: tuple[Problem, ...] = ()
     sources: Mapping[str, Source] = {}
+    identity: "tuple[int, ...] | None" = None
 
     def declares(self, name: str) -> bool:
         """Whether ``name`` is a profile of this file (usable or not)."""
@@ -165,6 +169,8 @@ def load(path: "str | os.PathLike[str] | None" = None) -> "Config | None":
         result = cached[1]
     else:
         result = _read(path, key)
+        if isinstance(result, Config):
+            result = result._replace(identity=tuple(key))
         with _loaded_lock:
             _loaded[path] = (key, result)
     if isinstance(result, ConfigError):

@@ -40,8 +40,9 @@ def credentials(config: Config, name: str, need: float = 0) -> TemporaryCredenti
         raise _error(profile, loops.message(name)) from None
     except store.SharedFailure as exc:
         raise _error(profile, str(exc)) from None
-    if profile.cache and name not in config.sources and os.path.isabs(config.path):
-        cache.remember(name, key, config.path, request.KEY_ENVIRONMENT)
+    if (profile.cache and config.identity is not None and name not in config.sources
+            and os.path.isabs(config.path)):
+        cache.remember(name, key, config.path, config.identity, request.KEY_ENVIRONMENT)
     return entry
 
 

@@ -114,25 +114,21 @@ def index_path(directory: str, profile: str) -> str:
     return os.path.join(directory, f"profile-{profile.encode().hex()}.index")
 
 
-def _conditions(config_path: str) -> dict[str, object] | None:
-    """What must be unchanged for an index to hold, besides the environment; None without a
-    roles.toml at ``config_path``."""
-    try:
-        st = os.stat(config_path)
-    except OSError:
-        return None
-    return {"format": _INDEX_FORMAT, "rolecall": __version__,
-            "config": [config_path, *_files.identity(st)], "uid": getattr(os, "getuid", int)()}
+def _conditions(config_path: str, identity: list[int]) -> dict[str, object]:
+    """What must be unchanged for an index to hold, besides the environment."""
+    return {"format": _INDEX_FORMAT, "rolecall": __version__, "config": [config_path, *identity],
+            "uid": getattr(os, "getuid", int)()}
 
 
-def remember(profile: str, key: str, config_path: str, environment: tuple[str, ...]) -> None:
+def remember(profile: str, key: str, config_path: str, identity: tuple[int, ...],
+             environment: tuple[str, ...]) -> None:
     """After credentials for roles.toml profile ``profile`` were resolved the full way (cache
-    key ``key``, which depends on the variables named in ``environment``): let the next process
-    take :func:`recall`. Written only where it changes something, and only into a folder the
-    cache itself would use (ours and private); a failure only costs the next process time."""
-    index = _conditions(config_path)
-    if index is None:
-        return
+    key ``key``, which depends on the variables named in ``environment``) from the roles.toml at
+    ``config_path`` as it was when read (``identity``: never stat it again here, or an edit made
+    meanwhile would be vouched for with the old file's key): let the next process take
+    :func:`recall`. Written only where it changes something, and only into a folder the cache
+    itself would use (ours and private); a failure only costs the next process time."""
+    index = _conditions(config_path, list(identity))
     index["env"] = {name: os.environ.get(name) for name in environment}
     index["key"] = key
     directory = folder()
@@ -163,7 +159,11 @@ def recall(profile: str, config_path: str, need: float = 0) -> TemporaryCredenti
     key, environment = index.pop("key", None), index.pop("env", None)
     if not isinstance(key, str) or not key.isalnum() or not isinstance(environment, dict):
         return None
-    if index != _conditions(config_path):
+    try:
+        current = _files.identity(os.stat(config_path))
+    except OSError:
+        return None
+    if index != _conditions(config_path, current):
         return None
     if any(os.environ.get(name) != value for name, value in environment.items()):
         return None
