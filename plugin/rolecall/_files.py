@@ -1,23 +1,40 @@
-"""rolecall's own files: where they live (roles.toml, the cache folder), and how they are read
-without trusting them: only when owned by this user, not group/world accessible, not through a
-symbolic link, a regular file of bounded size, read without ever blocking.
+"""rolecall's own files: where they live (roles.toml, the cache folder, the roles.toml snapshot),
+and how they are read without trusting them: only when owned by this user, not group/world
+accessible, not through a symbolic link, a regular file of bounded size, read without ever
+blocking.
 
 ``ROLECALL_CONFIG`` / ``ROLECALL_CACHE_DIR`` win; otherwise platformdirs' user folders. On Linux
 and the BSDs those are the XDG folders, computed here directly, because importing platformdirs
 costs more than everything else on the cache-hit paths (a test checks that the two agree).
 
-Only ``os`` and ``json``: every Session's first look at roles.toml and every cache hit read through
-this module. Writing is :mod:`rolecall._private`'s job.
+The snapshot is the validated roles.toml kept in the cache folder, so that tomllib and validation
+run once per edit, not once per process: one JSON file per roles.toml path, trusted only while the
+file's identity (size, mtime, ctime, inode, device) and rolecall's version are exactly those it was
+made from. :mod:`rolecall.config` fills it (written by :mod:`rolecall._private`) and builds records
+from it; the Session layer reads the profile names and regions straight from it.
+
+Only ``os`` and ``json``: a process's first Session reads roles.toml's snapshot through
+this module alone, and every cache hit its files. Writing is :mod:`rolecall._private`'s job.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import stat
 import sys
 
-__all__ = ["CACHE_FILE_MAX", "NOFOLLOW", "Unreadable", "cache_dir", "config_file", "identity",
-           "read_capped", "read_json", "why_untrusted"]
+from rolecall import __version__
+
+# Not `typing.TYPE_CHECKING`: the credential-process hit path reads through this module, and
+# importing typing alone costs it ~2 ms. Type checkers understand this spelling.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+__all__ = ["CACHE_FILE_MAX", "NOFOLLOW", "SNAPSHOT_FORMAT", "Unreadable", "cache_dir",
+           "config_file", "identity", "read_capped", "read_json", "read_snapshot", "snapshot_path",
+           "why_untrusted"]
 
 NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _XDG = sys.platform.startswith(("linux", "freebsd", "openbsd", "netbsd"))
@@ -77,8 +94,6 @@ class Unreadable(Exception):
 
 def _open_regular(path: str, nofollow: bool) -> tuple[int, os.stat_result]:
     """A descriptor on a regular file and its fstat; never blocks on a FIFO or a device."""
-    import stat
-
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
         fd = os.open(path, flags | (NOFOLLOW if nofollow else 0))
@@ -97,13 +112,14 @@ def _open_regular(path: str, nofollow: bool) -> tuple[int, os.stat_result]:
     return fd, st
 
 
-def _read_fd(fd: int, limit: int) -> bytes:
-    """At most ``limit`` bytes from ``fd`` (closed after), with plain reads: no file object."""
+def _read_fd(fd: int, limit: int, expected: int = 0) -> bytes:
+    """At most ``limit`` bytes from ``fd`` (closed after), with plain reads: no file object.
+    ``expected``: the size fstat gave, so that a small file takes one read, not two."""
     chunks: list[bytes] = []
     size = 0
     try:
         while size <= limit:
-            chunk = os.read(fd, min(limit + 1 - size, 1 << 16))
+            chunk = os.read(fd, min(limit + 1 - size, max(expected + 1 - size, 1 << 16)))
             if not chunk:
                 break
             chunks.append(chunk)
@@ -143,7 +159,7 @@ def read_json(path: str, limit: int = JSON_MAX) -> tuple[object, str | None]:
         os.close(fd)
         return None, f"refused, {problem}"
     try:
-        data = _read_fd(fd, limit)
+        data = _read_fd(fd, limit, st.st_size)
     except Unreadable as exc:
         return None, f"unreadable ({exc})"
     except OSError as exc:
@@ -152,3 +168,45 @@ def read_json(path: str, limit: int = JSON_MAX) -> tuple[object, str | None]:
         return json.loads(data), None
     except (ValueError, RecursionError):
         return None, "corrupt"
+
+
+# -- the roles.toml snapshot ---------------------------------------------------------------------
+
+SNAPSHOT_FORMAT = 1
+_CONFIG_MAX = 4 << 20  # config.MAX_BYTES (not imported: the Session path builds no record)
+
+
+def snapshot_path(config_path: str) -> str:
+    """One snapshot per roles.toml path. The name only spreads paths over files (a CRC: its first
+    use costs nothing, where hashlib's first SHA-256 costs ~50 us on every process's first
+    Session); the path inside the snapshot decides whether it is the right one."""
+    import zlib  # the Session path only (botocore has imported it); not credential-process's
+
+    absolute = config_path if os.path.isabs(config_path) else os.path.abspath(config_path)
+    digest = f"{zlib.crc32(absolute.encode()):08x}{len(absolute):04x}"
+    return os.path.join(cache_dir(), f"config-{digest}.snapshot")
+
+
+# The last snapshot read per roles.toml path: the Session layer reads it for the profile names and
+# the provider again for the records; once per process is enough.
+_snapshots: dict[str, tuple[list[int], dict[str, Any]]] = {}
+
+
+def read_snapshot(config_path: str, key: list[int]) -> dict[str, Any] | None:
+    """The snapshot of ``config_path`` with identity ``key``, or None. Its ``profiles`` map names
+    to their fields, ``errors`` names to problem lists, ``problems`` lists every problem."""
+    seen = _snapshots.get(config_path)
+    if seen is not None and seen[0] == key:
+        return seen[1]
+    # A snapshot holds every profile: more than a cache entry, at most what roles.toml may hold.
+    doc, problem = read_json(snapshot_path(config_path), limit=4 * _CONFIG_MAX)
+    if problem is not None or not isinstance(doc, dict):
+        return None
+    if (doc.get("format"), doc.get("rolecall"), doc.get("path"), doc.get("identity")) != \
+            (SNAPSHOT_FORMAT, __version__, config_path, key):
+        return None
+    if not all(isinstance(doc.get(part), kind) for part, kind in
+               (("profiles", dict), ("errors", dict), ("problems", list))):
+        return None
+    _snapshots[config_path] = (key, doc)
+    return doc

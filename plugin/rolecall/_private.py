@@ -10,10 +10,12 @@ from __future__ import annotations
 import json
 import os
 import sys
+from typing import Any
 
-from rolecall._files import NOFOLLOW, why_untrusted
+from rolecall import __version__
+from rolecall._files import NOFOLLOW, SNAPSHOT_FORMAT, cache_dir, snapshot_path, why_untrusted
 
-__all__ = ["private_folder", "warn_once", "write_json"]
+__all__ = ["private_folder", "save_snapshot", "warn_once", "write_json"]
 
 _warned: set[str] = set()
 
@@ -101,3 +103,24 @@ def write_json(folder: str, name: str, document: object) -> None:
         with contextlib.suppress(OSError):
             os.unlink(temp)
         raise
+
+
+def save_snapshot(config_path: str, key: list[int], profiles: dict[str, dict[str, Any]],
+                  errors: dict[str, list[list[Any]]], problems: list[list[Any]]) -> None:
+    """Keep a validated roles.toml for the next process (see :func:`rolecall._files.read_snapshot`),
+    where the cache folder is ours."""
+    folder = cache_dir()
+    try:
+        usable, note = private_folder(folder)
+        if note is not None:  # the first to use the folder says what was wrong with it
+            warn_once(note)
+        if not usable:
+            return
+        write_json(folder, os.path.basename(snapshot_path(config_path)), {
+            "format": SNAPSHOT_FORMAT, "rolecall": __version__, "path": config_path,
+            "identity": key, "profiles": profiles, "errors": errors, "problems": problems})
+    except OSError as exc:
+        import logging
+
+        logging.getLogger("rolecall").debug("rolecall: config snapshot not written (%s)",
+                                            exc.strerror)

@@ -24,6 +24,7 @@ from typing import Any
 import aiobotocore  # type: ignore[import-untyped]
 
 from rolecall import config, resolve, sessions
+from rolecall.temporary import utc_now
 
 __all__ = ["AioRoleCredentials", "AioRolecallProvider"]
 
@@ -72,7 +73,8 @@ class AioRoleCredentials(AioDeferredRefreshableCredentials):  # type: ignore[mis
     """
 
     def __init__(self, profile: str, config_: config.Config) -> None:
-        super().__init__(refresh_using=self._metadata, method=AioRolecallProvider.METHOD)
+        super().__init__(refresh_using=self._metadata, method=AioRolecallProvider.METHOD,
+                         time_fetcher=utc_now)
         self._profile = profile
         self._config = config_
 

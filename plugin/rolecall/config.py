@@ -8,7 +8,7 @@ cannot be read at all (not a regular file, too large, unreadable) raises at once
 tell which profiles it declares.
 
 The validated result is kept in memory and, for the next process, as a snapshot in the cache folder
-(:mod:`rolecall._snapshot`), keyed by the file's identity; TOML parsing and validation
+(:func:`rolecall._files.read_snapshot`), keyed by the file's identity; TOML parsing and validation
 (:mod:`rolecall._validate`, which imports tomllib) run only after an edit.
 """
 
@@ -24,7 +24,7 @@ from typing import Any, NamedTuple
 from rolecall import _files
 
 __all__ = ["ENVIRONMENT", "MAX_BYTES", "Config", "ConfigError", "Problem", "Profile", "Source",
-           "default_path", "load", "locate", "managing", "parse"]
+           "catalog", "default_path", "load", "locate", "managing", "parse"]
 
 ENVIRONMENT = "the environment"  # where ROLECALL_ROLE_ARN and its companions are read
 MAX_BYTES = 4 << 20  # a larger roles.toml is refused unread (ROLECALL_CONFIG=/dev/zero and co.)
@@ -180,9 +180,9 @@ def load(path: "str | os.PathLike[str] | None" = None) -> "Config | None":
 
 
 def _read(path: str, key: list[int]) -> "Config | ConfigError":
-    from rolecall import _files, _snapshot
+    from rolecall import _files
 
-    doc = _snapshot.read(path, key)
+    doc = _files.read_snapshot(path, key)
     if doc is not None:
         try:
             return _from_snapshot(doc, path)
@@ -197,7 +197,9 @@ def _read(path: str, key: list[int]) -> "Config | ConfigError":
     from rolecall import _validate
 
     loaded = _validate.tolerant(data, path)
-    _snapshot.save(path, key,
+    from rolecall import _private
+
+    _private.save_snapshot(path, key,
                    {name: profile._asdict() for name, profile in loaded.profiles.items()},
                    {name: [list(p) for p in found] for name, found in loaded.errors.items()},
                    [list(p) for p in loaded.problems])
@@ -223,6 +225,39 @@ def _from_snapshot(doc: Mapping[str, Any], path: str) -> "Config":
               for name, problems in doc["errors"].items()}
     problems = tuple(Problem(*problem) for problem in doc["problems"])
     return Config(path, MappingProxyType(profiles), MappingProxyType(errors), problems)
+
+
+_warned: set[str] = set()
+
+
+def catalog(path: str) -> "dict[str, str | None] | None":
+    """The profiles the roles.toml at ``path`` declares, with their regions (broken ones
+    included, without): the Session layer's answer when the snapshot has none, after an edit or
+    where the file has problems. None when the file cannot be read at all. Never raises: each
+    problem is logged once per process instead (it raises where a profile it touches is used)."""
+    try:
+        loaded = load(path)
+    except ConfigError as exc:
+        _warn(exc.problems, "every credential resolution through rolecall will fail")
+        return None
+    if loaded is None:
+        return {}
+    _warn(loaded.problems, "the profiles it touches will fail")
+    declared: dict[str, str | None] = dict.fromkeys(loaded.errors)
+    declared.update((name, profile.region) for name, profile in loaded.profiles.items())
+    return declared
+
+
+def _warn(problems: "tuple[Problem, ...]", consequence: str) -> None:
+    import logging
+
+    for problem in problems:
+        text = str(problem)
+        if text not in _warned:
+            _warned.add(text)
+            logging.getLogger("rolecall").warning(
+                "rolecall: %s (%s; ROLECALL_DISABLE=1 switches rolecall off)", text, consequence,
+                extra={"rolecall_problem": text})
 
 
 def managing(profile_name: str, path: "str | os.PathLike[str] | None" = None) -> "Config | None":

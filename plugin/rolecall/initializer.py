@@ -21,17 +21,13 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from rolecall import _files, _snapshot
-
-if TYPE_CHECKING:
-    from rolecall.config import Problem
+from rolecall import _files
 
 __all__ = ["initialize"]
 
 logger = logging.getLogger("rolecall")
-_warned: set[str] = set()
 # roles.toml path -> (its identity, {declared profile: its region}); None: no usable catalog
 # because the file cannot be read (then every resolution through rolecall raises).
 _catalogs: dict[str, tuple[list[int], dict[str, str | None] | None]] = {}
@@ -49,13 +45,20 @@ def initialize(session: Any) -> None:
 def _arrange(session: Any) -> None:
     build_profile_map: Callable[[], Any] = session._build_profile_map
     declared = False
+    # One look at roles.toml per session: its profile map and its resolver see the same file.
+    seen: list[dict[str, str | None] | None] = []
+
+    def catalog() -> dict[str, str | None] | None:
+        if not seen:
+            seen.append(_catalog())
+        return seen[0]
 
     def build_profile_map_with_roles() -> Any:
         nonlocal declared
         profiles = build_profile_map()
         if not declared:
             declared = True
-            _declare(profiles)
+            _declare(profiles, catalog())
         return profiles
 
     # An instance attribute, so only this session is affected; botocore calls it through self.
@@ -68,8 +71,8 @@ def _arrange(session: Any) -> None:
     def create_resolver_with_rolecall() -> Any:
         resolver = create_resolver()
         profile = str(session.get_config_variable("profile") or "default")
-        catalog = _catalog()
-        if catalog is not _NONE and (catalog is None or profile in catalog):
+        declared = catalog()
+        if declared is not _NONE and (declared is None or profile in declared):
             _place(session, resolver, profile)
         elif os.environ.get("ROLECALL_ROLE_ARN"):
             _place_role_arn(session, resolver)
@@ -94,49 +97,25 @@ def _catalog() -> dict[str, str | None] | None:
     cached = _catalogs.get(path)
     if cached is not None and cached[0] == key:
         return cached[1]
-    doc = _snapshot.read(path, key)
-    catalog: dict[str, str | None] | None
+    doc = _files.read_snapshot(path, key)
+    catalog: dict[str, str | None] | None = None
     if doc is not None and not doc["problems"]:
         try:
             catalog = {str(name): fields.get("region") for name, fields in doc["profiles"].items()}
-        except AttributeError:
-            catalog = _parsed(path)
-    else:
-        catalog = _parsed(path)  # parses the file (and writes the snapshot), warns of problems
+        except AttributeError:  # not what this version writes: parse the file instead
+            catalog = None
+    if catalog is None:  # after an edit: parse the file (which writes the snapshot)
+        from rolecall import config
+
+        catalog = config.catalog(path)
     _catalogs[path] = (key, catalog)
     return catalog
 
 
-def _parsed(path: str) -> dict[str, str | None] | None:
-    from rolecall import config
-
-    try:
-        loaded = config.load(path)
-    except config.ConfigError as exc:
-        _warn(exc.problems, "every credential resolution through rolecall will fail")
-        return None
-    if loaded is None:
-        return _NONE
-    _warn(loaded.problems, "the profiles it touches will fail")
-    catalog: dict[str, str | None] = dict.fromkeys(loaded.errors)
-    catalog.update((name, profile.region) for name, profile in loaded.profiles.items())
-    return catalog
-
-
-def _warn(problems: tuple[Problem, ...], consequence: str) -> None:
-    for problem in problems:
-        text = str(problem)
-        if text not in _warned:
-            _warned.add(text)
-            logger.warning("rolecall: %s (%s; ROLECALL_DISABLE=1 switches rolecall off)",
-                           text, consequence, extra={"rolecall_problem": text})
-
-
-def _declare(profiles: Any) -> None:
+def _declare(profiles: Any, catalog: dict[str, str | None] | None) -> None:
     """Add the roles.toml profiles to a botocore profile map, never overriding the AWS files: a
     usable profile adds at most its region; a broken one is declared empty, so that using it
     raises its ConfigError rather than botocore's ProfileNotFound."""
-    catalog = _catalog()
     if not catalog or not isinstance(profiles, dict):
         return
     for name, region in catalog.items():

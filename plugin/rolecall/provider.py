@@ -25,6 +25,7 @@ from botocore.credentials import (
 )
 
 from rolecall import _files, cache
+from rolecall.temporary import utc_now
 
 if TYPE_CHECKING:
     from rolecall.config import Config
@@ -51,7 +52,8 @@ class RoleCredentials(DeferredRefreshableCredentials):
         self._config = config
         self._config_path = config_path
         if warm is None:
-            super().__init__(refresh_using=self._metadata, method=RolecallProvider.METHOD)
+            super().__init__(refresh_using=self._metadata, method=RolecallProvider.METHOD,
+                             time_fetcher=utc_now)
             return
         # Credentials in hand: start as botocore's RefreshableCredentials would with them, the
         # expiry as a datetime (a refresh's text expiry goes through dateutil, whose first use
@@ -59,9 +61,10 @@ class RoleCredentials(DeferredRefreshableCredentials):
         arguments = (warm.access_key, warm.secret_key, warm.token, warm.expiry, self._metadata,
                      RolecallProvider.METHOD)
         try:
-            RefreshableCredentials.__init__(self, *arguments, account_id=warm.account_id)
+            RefreshableCredentials.__init__(self, *arguments, time_fetcher=utc_now,
+                                            account_id=warm.account_id)
         except TypeError:
-            RefreshableCredentials.__init__(self, *arguments)
+            RefreshableCredentials.__init__(self, *arguments, time_fetcher=utc_now)
         self._advisory_refresh_timeout, self._mandatory_refresh_timeout = warm.windows()
 
     def _metadata(self) -> dict[str, Any]:
@@ -119,8 +122,7 @@ class RolecallProvider(CredentialProvider):
         warm = cache.recall(self._profile_name, path)
         if warm is not None:
             logger.debug("rolecall: %s: disk cache hit through the index (roles.toml %s "
-                         "unchanged), expires %s", self._profile_name, path,
-                         warm.expiry.isoformat())
+                         "unchanged), expires %s", self._profile_name, path, warm.expiry)
             return RoleCredentials(self._profile_name, config_path=self._config_path, warm=warm)
         from rolecall import config
 
