@@ -205,8 +205,8 @@ def read_snapshot(config_path: str, key: list[int]) -> dict[str, Any] | None:
     if (doc.get("format"), doc.get("rolecall"), doc.get("path"), doc.get("identity")) != \
             (SNAPSHOT_FORMAT, __version__, config_path, key):
         return None
-    if not all(isinstance(doc.get(part), kind) for part, kind in
-               (("profiles", dict), ("errors", dict), ("problems", list))):
+    if not (isinstance(doc.get("profiles"), dict) and isinstance(doc.get("errors"), dict)
+            and isinstance(doc.get("problems"), list)):
         return None
     _snapshots[config_path] = (key, doc)
     return doc

@@ -18,16 +18,19 @@ profile it touches resolves its credentials.
 
 from __future__ import annotations
 
-import logging
 import os
-from collections.abc import Callable
-from typing import Any
 
 from rolecall import _files
 
+# What the first Session of every process imports: no more than it runs (typing and logging only
+# where needed; botocore has imported them, but each name bound here is work on that path).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
 __all__ = ["initialize"]
 
-logger = logging.getLogger("rolecall")
 # roles.toml path -> (its identity, {declared profile: its region}); None: no usable catalog
 # because the file cannot be read (then every resolution through rolecall raises).
 _catalogs: dict[str, tuple[list[int], dict[str, str | None] | None]] = {}
@@ -39,7 +42,9 @@ def initialize(session: Any) -> None:
         if not getattr(session, "rolecall_internal", False):
             _arrange(session)
     except Exception:
-        logger.debug("rolecall: initializer failed", exc_info=True)
+        import logging
+
+        logging.getLogger("rolecall").debug("rolecall: initializer failed", exc_info=True)
 
 
 def _arrange(session: Any) -> None:
@@ -74,8 +79,10 @@ def _arrange(session: Any) -> None:
         declared = catalog()
         if declared is not _NONE and (declared is None or profile in declared):
             _place(session, resolver, profile)
-        elif os.environ.get("ROLECALL_ROLE_ARN"):
-            _place_role_arn(session, resolver)
+        elif os.environ.get("ROLECALL_ROLE_ARN"):  # first in the chain, signed by the rest
+            from rolecall import _placement
+
+            _placement.role_arn(resolver, aio=_is_aio(session))
         return resolver
 
     locator.lazy_register_component("credential_provider", create_resolver_with_rolecall)
@@ -141,13 +148,6 @@ def _place(session: Any, resolver: Any, profile: str) -> None:
             continue
         return
     resolver.providers.insert(0, provider)
-
-
-def _place_role_arn(session: Any, resolver: Any) -> None:
-    """``ROLECALL_ROLE_ARN``: first in the chain, signed by the rest of the chain."""
-    from rolecall import _placement
-
-    _placement.role_arn(resolver, aio=_is_aio(session))
 
 
 def _is_aio(session: Any) -> bool:
