@@ -3,6 +3,8 @@ when credentials are fresh enough to hand out (at the edges of each window)."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
 import pytest
 
 from rolecall import temporary
@@ -58,3 +60,17 @@ def test_a_need_the_lifetime_cannot_meet_gives_way_to_the_roles_own_window() -> 
     assert temporary.fresh(800, 900, need=841)
     assert not temporary.fresh(800, 900, need=839)  # 839 < 900 - 60: a need it can meet
     assert not temporary.fresh(200, 900, need=900)  # inside its own window all the same
+
+
+@pytest.mark.parametrize("moment", [
+    datetime(2026, 1, 31, 12, 0, 0, tzinfo=timezone.utc),
+    datetime(2026, 1, 31, 12, 0, 0, 999_999, tzinfo=timezone.utc),  # truncated, never rounded
+    datetime(2030, 3, 17, 19, 46, 40, tzinfo=timezone(timedelta(hours=2))),  # told in UTC
+    datetime(1000, 1, 1, tzinfo=timezone.utc),
+    datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone.utc),
+])
+def test_the_timestamp_form_is_iso_8601_utc_to_the_second(moment: datetime) -> None:
+    text = temporary.utc_text(moment)
+    assert text == moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert temporary.parse_utc_text(text) == moment.replace(microsecond=0)
+    assert temporary.utc_text(moment.timestamp()) == text  # seconds since the epoch, the same

@@ -57,7 +57,9 @@ def utc_text(moment: datetime | float) -> str:
     datetime or seconds since the epoch."""
     if not isinstance(moment, datetime):
         moment = datetime.fromtimestamp(moment, timezone.utc)
-    return moment.astimezone(timezone.utc).strftime(_FORMAT)
+    # isoformat, not strftime(_FORMAT): the same text for every year from 1000, without libc's
+    # strftime (whose first call in a process is most of a cache hit's decoding).
+    return moment.astimezone(timezone.utc).replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
 
 
 def parse_utc_text(text: str) -> datetime:
