@@ -114,7 +114,8 @@ def _open_regular(path: str, nofollow: bool) -> tuple[int, os.stat_result]:
 
 def _read_fd(fd: int, limit: int, expected: int = 0) -> bytes:
     """At most ``limit`` bytes from ``fd`` (closed after), with plain reads: no file object.
-    ``expected``: the size fstat gave, so that a small file takes one read, not two."""
+    ``expected``: the size fstat gave, asked for in one read whatever it is (one more read then
+    finds the end: a file that grew meanwhile is read on, up to ``limit``)."""
     chunks: list[bytes] = []
     size = 0
     try:

@@ -10,10 +10,13 @@ from __future__ import annotations
 import json
 import os
 import sys
-from typing import Any
 
 from rolecall import __version__
 from rolecall._files import NOFOLLOW, SNAPSHOT_FORMAT, cache_dir, snapshot_path, why_untrusted
+
+TYPE_CHECKING = False  # `typing` is not imported at run time by the cache's modules
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["private_folder", "save_snapshot", "warn_once", "write_json"]
 

@@ -232,9 +232,10 @@ _warned: set[str] = set()
 
 def catalog(path: str) -> "dict[str, str | None] | None":
     """The profiles the roles.toml at ``path`` declares, with their regions (broken ones
-    included, without): the Session layer's answer when the snapshot has none, after an edit or
-    where the file has problems. None when the file cannot be read at all. Never raises: each
-    problem is logged once per process instead (it raises where a profile it touches is used)."""
+    included, without a region): the Session layer's answer when the snapshot has none, after an
+    edit or where the file has problems. None when the file cannot be read at all. Never raises:
+    each problem is logged once per process instead (it raises where a profile it touches is
+    used)."""
     try:
         loaded = load(path)
     except ConfigError as exc:
