@@ -6,7 +6,7 @@ carries on exactly as without rolecall; for managed ones it returns refreshable 
 fetch nothing until first used.
 
 A new process's first ``load()`` usually finds its credentials through the cache's index
-(:func:`rolecall.cache.cache.recall`), which holds only while roles.toml and everything the cache
+(:func:`rolecall.cache.recall`), which holds only while roles.toml and everything the cache
 key depends on are unchanged: then no record of roles.toml is built and nothing but the index and
 the entry is read. Anything else takes the full path.
 """

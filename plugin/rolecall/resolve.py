@@ -5,7 +5,7 @@ The cache answers first (memory, then disk). Only a miss imports the STS machine
 session and client) through :func:`_fetch`, so a cache hit costs no botocore import; the STS
 module is handed this function for a chained profile's parent rather than importing it (no cycle).
 A profile of a roles.toml on disk also leaves its index for the next process's hit path
-(:func:`rolecall.cache.cache.recall`).
+(:func:`rolecall.cache.recall`).
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ then disk, then one fetch at a time per key across threads and processes). The c
 - ``profile-<hex name>.index``: which entry answers a roles.toml profile, valid while roles.toml
   (its absolute path and file identity), the user, rolecall's version and every environment
   variable the cache key depends on are unchanged (:func:`remember`, :func:`recall`);
-- ``config-<hash>.snapshot``: the validated roles.toml (:mod:`rolecall._snapshot`).
+- ``config-<crc>.snapshot``: the validated roles.toml (:func:`rolecall._files.read_snapshot`).
 
 :func:`recall` is the hit path of ``credential-process`` and of a new process's first Session: it
 answers a profile from the index and the entry alone, importing nothing but ``os`` and ``json``

@@ -2,7 +2,7 @@
 
 SDKs run credential_process at start-up and on every refresh, so a cache hit must cost little more
 than starting Python: no botocore, no TOML parser, no platformdirs. The cache's own hit reader
-(:func:`rolecall.cache.cache.recall`) finds the profile's entry through the index the full path
+(:func:`rolecall.cache.recall`) finds the profile's entry through the index the full path
 left; anything it cannot vouch for falls through to the full path.
 """
 
