@@ -67,12 +67,34 @@ def test_importing_botocore_registers_once_and_disarms_the_hook(aws: Aws) -> Non
     assert out == ["1", "0", "rolecall", "assumed"]
 
 
+MODULES = "mods = lambda: [m for m in sorted(sys.modules) if m.partition('.')[0] == 'rolecall']\n"
+
+
+def test_the_session_layer_is_imported_with_botocore_not_in_a_session(aws: Aws) -> None:
+    aws.roles(PROD)  # declares other profiles: `default` is not rolecall's
+    code = MODULES + ("import botocore\nprint(','.join(mods()))\n"
+                      "at_import = mods()\nprint(method(), mods() == at_import)")
+    python(aws, code)  # the first process after an edit parses roles.toml (and imports a parser)
+    out = python(aws, code)
+    assert out == ["rolecall,rolecall._bootstrap,rolecall._files,rolecall.initializer",
+                   "shared-credentials-file", "static", "True"]
+
+
+def test_a_session_layer_that_fails_to_import_with_botocore_is_tried_again(aws: Aws) -> None:
+    aws.roles(DEFAULT_ROLE)
+    out = python(aws, MODULES + "sys.modules['rolecall.initializer'] = None  # import fails\n"
+                                "import botocore\nprint(registered(), "
+                                "sys.modules['rolecall.initializer'] is not None)\n"
+                                "del sys.modules['rolecall.initializer']\nprint(method())")
+    assert out == ["1", "False", "rolecall", "assumed"]
+
+
 @pytest.mark.parametrize("value", first_fast(["1", "true"]))
 def test_rolecall_disable_at_start_leaves_botocore_alone(aws: Aws, value: str) -> None:
     aws.roles(DEFAULT_ROLE)
-    out = python(aws, "print(finders)\nimport botocore\nprint(registered(), method())",
-                 ROLECALL_DISABLE=value)
-    assert out == ["0", "0", "shared-credentials-file", "static"]
+    out = python(aws, "print(finders)\nimport botocore\nprint(registered(), method(), "
+                      "'rolecall.initializer' in sys.modules)", ROLECALL_DISABLE=value)
+    assert out == ["0", "0", "shared-credentials-file", "static", "False"]
     assert aws.assume_role_calls() == 0
 
 

@@ -1,11 +1,15 @@
 """What ``rolecall.pth`` imports at interpreter start: wait for botocore, then register.
 
+When botocore is imported, rolecall's initializer is registered and its Session layer
+(:mod:`rolecall.initializer` and :mod:`rolecall._files`) imported with it: a ``Session()`` for a
+profile rolecall does not manage then imports nothing.
+
 Frozen interface: the .pth line is ``import rolecall._bootstrap`` and the PEP 829 ``rolecall.start``
 entry point is ``rolecall._bootstrap:activate``; both must keep working in every later version.
 
 Rules for this module (it runs in every Python process of the environment, pip's included):
-stdlib only, never imports botocore, never raises, no file reads, idempotent (CPython runs .pth
-lines twice per start in a virtual environment).
+stdlib only, never imports botocore, never raises, reads no file at start, idempotent (CPython
+runs .pth lines twice per start in a virtual environment).
 """
 
 import os
@@ -60,8 +64,19 @@ def disabled() -> bool:
 def _register(botocore: "ModuleType") -> None:
     global _registered
     if not _registered:
+        _load_session_layer()
         botocore.register_initializer(_initialize)
         _registered = True
+
+
+def _load_session_layer() -> None:
+    """Import the Session layer with botocore, as botocore imports its own modules: not inside a
+    ``Session.__init__`` (an event loop's, a thread's, one after an upgrade replaced the files).
+    If it fails here, :func:`_initialize` tries again at each Session and logs why."""
+    try:
+        import rolecall.initializer  # noqa: F401
+    except Exception:  # noqa: BLE001 - a start-up hook never raises
+        pass
 
 
 def _initialize(session: "Any") -> None:

@@ -22,8 +22,8 @@ import os
 
 from rolecall import _files
 
-# What the first Session of every process imports: no more than it runs (typing and logging only
-# where needed; botocore has imported them, but each name bound here is work on that path).
+# Imported with botocore in every process that imports it (rolecall._bootstrap): no more than it
+# runs (typing and logging only where needed; each name bound here is work in every such process).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -81,6 +81,18 @@ botocore.session.Session(profile="{profile}").get_credentials().get_frozen_crede
 print(time.perf_counter() - started, time.process_time() - cpu)
 """
 
+# What importing botocore now also costs: rolecall's Session layer, timed after boto3 (with
+# ROLECALL_DISABLE=1, so that it is not already imported), beside `import boto3` itself.
+SESSION_LAYER = """
+import time
+started = time.perf_counter()
+import boto3, botocore.session
+boto3_time = time.perf_counter() - started
+started = time.perf_counter()
+import rolecall.initializer
+print(time.perf_counter() - started, boto3_time)
+"""
+
 WORKER = """
 import os, sys, time
 import boto3
@@ -245,7 +257,8 @@ class Bench:
 
     def first_credentials(self) -> None:
         """botocore ``Session()`` to frozen credentials, timed inside a new process (after the
-        imports): what rolecall adds where it does nothing, and for a managed profile."""
+        imports, rolecall's Session layer included: see :meth:`session_layer`): what rolecall
+        adds where it does nothing, and for a managed profile."""
         # 120 runs: one median of 60 moved by ~2 % between runs on a shared 2-core machine,
         # against goals of 5 and 15 %.
         n = 5 if QUICK else 120
@@ -297,6 +310,25 @@ class Bench:
         self.row(f"the managed profile again, both sides with rolecall installed ({n} runs each)",
                  ours.show() + " managed profile, warm disk cache",
                  theirs.show() + " static-keys profile", f"{ratio:.2f}×", "≤ 1.1×", ratio <= 1.1)
+
+    def session_layer(self) -> None:
+        """The price of the first-credentials rows: rolecall's Session layer is imported when
+        botocore is, not at the first Session, so those rows no longer contain it; this one
+        does, beside what ``import boto3`` costs in the same processes."""
+        n = 5 if QUICK else 60
+        env = {**self.env, "ROLECALL_DISABLE": "1"}
+        layer: list[float] = []
+        boto3: list[float] = []
+        for _ in range(n):
+            ours, theirs = map(float, self.run([self.with_.python, "-c", SESSION_LAYER],
+                                               env).split())
+            layer.append(ours)
+            boto3.append(theirs)
+        share = statistics.median(a / b for a, b in zip(layer, boto3, strict=True))
+        self.row(f"rolecall's Session layer (`initializer`, `_files`), imported with botocore "
+                 f"({n} runs)", Stats(layer).show(), Stats(boto3).show() +
+                 " `import boto3` in the same processes", f"{share * 100:.2f} % of it",
+                 "≤ 1 %", share <= 0.01)
 
     def credential_process(self) -> None:
         n = 20 if QUICK else 150
@@ -437,8 +469,8 @@ def main() -> int:
     try:
         where = machine(bench.with_)
         for measure in (bench.startup, bench.unmanaged_client, bench.first_credentials,
-                        bench.credential_process, bench.processes, bench.threads,
-                        bench.short_role, bench.memory, bench.big_config):
+                        bench.session_layer, bench.credential_process, bench.processes,
+                        bench.threads, bench.short_role, bench.memory, bench.big_config):
             measure()
         print("  aiobotocore rows (bench_async) ...", file=sys.stderr)
         bench.joined(lambda: bench_async.rows(bench.emulator.url, root / "async"))
