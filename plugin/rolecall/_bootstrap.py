@@ -8,8 +8,9 @@ Frozen interface: the .pth line is ``import rolecall._bootstrap`` and the PEP 82
 entry point is ``rolecall._bootstrap:activate``; both must keep working in every later version.
 
 Rules for this module (it runs in every Python process of the environment, pip's included):
-stdlib only, never imports botocore, never raises, reads no file at start, idempotent (CPython
-runs .pth lines twice per start in a virtual environment).
+stdlib only until botocore is imported (then rolecall's Session layer), never imports botocore,
+never raises, reads no file at start, idempotent (CPython runs .pth lines twice per start in a
+virtual environment).
 """
 
 import os
