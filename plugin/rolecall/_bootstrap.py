@@ -1,8 +1,9 @@
 """What ``rolecall.pth`` imports at interpreter start: wait for botocore, then register.
 
 When botocore is imported, rolecall's initializer is registered and its Session layer
-(:mod:`rolecall.initializer` and :mod:`rolecall._files`) imported with it: a ``Session()`` for a
-profile rolecall does not manage then imports nothing.
+(:mod:`rolecall.initializer` and :mod:`rolecall._files`) imported with it: ``Session()`` itself
+then imports nothing, nor does resolving a profile rolecall does not manage once roles.toml's
+snapshot is current.
 
 Frozen interface: the .pth line is ``import rolecall._bootstrap`` and the PEP 829 ``rolecall.start``
 entry point is ``rolecall._bootstrap:activate``; both must keep working in every later version.
